@@ -1,0 +1,187 @@
+#!/usr/bin/env bats
+# End-to-end tests of annotated-policy.wasm through `kwctl run`, or through
+# our kwctl-compatible `kwrun` (the Makefile sets $KWCTL accordingly).
+
+bats_require_minimum_version 1.5.0
+
+KWCTL="${KWCTL:-kwctl}"
+POLICY="${POLICY:-annotated-policy.wasm}"
+ROLE="arn:aws:iam::111122223333:role/s3-reader"
+TOKEN_FILE="/var/run/secrets/eks.amazonaws.com/serviceaccount/token"
+
+# Evaluates a request with a replay session; extra flags follow.
+evaluate() {
+  local request="$1" session="$2"
+  shift 2
+  run --separate-stderr "$KWCTL" run --allow-context-aware \
+    --request-path "test_data/$request" \
+    --replay-host-capabilities-interactions "test_data/sessions/$session" \
+    "$@" "$POLICY"
+  echo "output = ${output}"
+  echo "stderr = ${stderr}"
+}
+
+# The decoded JSON patch of the last response.
+patch() {
+  jq -r '.patch' <<<"$output" | base64 -d
+}
+
+# The Pod after applying the last response's JSON patch (RFC 6902 add,
+# replace and remove, which is all policy-server's diff emits).
+patched_pod() {
+  python3 -c '
+import base64, json, sys
+request = json.load(open(sys.argv[1]))
+request = request.get("request", request)
+doc = request["object"]
+response = json.loads(sys.argv[2])
+for op in json.loads(base64.b64decode(response["patch"])):
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in op["path"].split("/")[1:]]
+    parent = doc
+    for p in parts[:-1]:
+        parent = parent[int(p)] if isinstance(parent, list) else parent[p]
+    last = parts[-1]
+    if op["op"] == "remove":
+        del parent[int(last) if isinstance(parent, list) else last]
+    elif isinstance(parent, list):
+        idx = len(parent) if last == "-" else int(last)
+        if op["op"] == "add":
+            parent.insert(idx, op["value"])
+        else:
+            parent[idx] = op["value"]
+    else:
+        parent[last] = op["value"]
+print(json.dumps(doc))
+' "test_data/$1" "$output"
+}
+
+@test "ServiceAccount with a role: volume, mount and env are injected" {
+  evaluate pod_creation.json sa-with-role.yml --settings-path test_data/settings/region.yml
+  [ "$status" -eq 0 ]
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  [ "$(jq -r .patchType <<<"$output")" = "JSONPatch" ]
+  pod="$(patched_pod pod_creation.json)"
+  # The projected token volume, exactly as upstream builds it.
+  [ "$(jq -cS '.spec.volumes[0]' <<<"$pod")" = '{"name":"aws-iam-token","projected":{"sources":[{"serviceAccountToken":{"audience":"sts.amazonaws.com","expirationSeconds":86400,"path":"token"}}]}}' ]
+  [ "$(jq -r '.spec.volumes[1].name' <<<"$pod")" = "data" ]
+  # Env appended in upstream order after the user's own.
+  [ "$(jq -c '[.spec.containers[0].env[].name]' <<<"$pod")" = '["LOG_LEVEL","AWS_STS_REGIONAL_ENDPOINTS","AWS_DEFAULT_REGION","AWS_REGION","AWS_ROLE_ARN","AWS_WEB_IDENTITY_TOKEN_FILE"]' ]
+  [ "$(jq -r '.spec.containers[0].env[] | select(.name=="AWS_ROLE_ARN") | .value' <<<"$pod")" = "$ROLE" ]
+  [ "$(jq -r '.spec.containers[0].env[] | select(.name=="AWS_WEB_IDENTITY_TOKEN_FILE") | .value' <<<"$pod")" = "$TOKEN_FILE" ]
+  [ "$(jq -cS '.spec.containers[0].volumeMounts[1]' <<<"$pod")" = '{"mountPath":"/var/run/secrets/eks.amazonaws.com/serviceaccount","name":"aws-iam-token","readOnly":true}' ]
+  # The native sidecar is mutated and keeps restartPolicy and its probe.
+  [ "$(jq -r '.spec.initContainers[0].restartPolicy' <<<"$pod")" = "Always" ]
+  [ "$(jq -r '.spec.initContainers[0].readinessProbe.httpGet.path' <<<"$pod")" = "/ready" ]
+  [ "$(jq -r '.spec.initContainers[0].env[-1].name' <<<"$pod")" = "AWS_WEB_IDENTITY_TOKEN_FILE" ]
+  # Fields the policy does not own survive.
+  [ "$(jq -c '.spec.containers[0].startupProbe' <<<"$pod")" = '{"grpc":{"port":9000}}' ]
+}
+
+@test "ServiceAccount without a role: accepted unchanged" {
+  evaluate pod_creation.json sa-without-role.yml
+  [ "$status" -eq 0 ]
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  [ "$(jq -r .patch <<<"$output")" = "null" ]
+  [ "$(jq -r .warnings <<<"$output")" = "null" ]
+}
+
+@test "ServiceAccount missing: retried uncached, then accepted with a warning naming it" {
+  evaluate pod_creation.json sa-missing.yml
+  [ "$status" -eq 0 ]
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  [ "$(jq -r .patch <<<"$output")" = "null" ]
+  [[ "$(jq -r '.warnings[0]' <<<"$output")" == *'ServiceAccount "s3-reader" of Pod "web" in namespace "team-a" was not found'* ]]
+}
+
+@test "ServiceAccount created just before its Pod: the uncached retry finds it" {
+  evaluate pod_creation.json sa-created-late.yml
+  [ "$status" -eq 0 ]
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  patch | grep -q "$ROLE"
+}
+
+@test "Lookup error: rejected, naming the ServiceAccount, the Pod and the cause" {
+  evaluate pod_creation.json lookup-error.yml
+  [ "$status" -eq 0 ]
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [ "$(jq -r .status.code <<<"$output")" = "500" ]
+  message="$(jq -r .status.message <<<"$output")"
+  [[ "$message" == *'looking up ServiceAccount "s3-reader" of Pod "web" in namespace "team-a" failed'* ]]
+  [[ "$message" == *'is forbidden'* ]]
+  [[ "$message" == *'serviceAccountLookupFailure: accept'* ]]
+}
+
+@test "Lookup error with serviceAccountLookupFailure: accept: admitted with a warning" {
+  evaluate pod_creation.json lookup-error.yml --settings-json '{"serviceAccountLookupFailure":"accept"}'
+  [ "$status" -eq 0 ]
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  [[ "$(jq -r '.warnings[0]' <<<"$output")" == *'admitted without AWS credentials'* ]]
+}
+
+@test "Pod Identity on an IPv6 cluster: label, token volume and container credentials env" {
+  evaluate pod_creation.json sa-with-role.yml --settings-path test_data/settings/pod-identity.yml
+  [ "$status" -eq 0 ]
+  pod="$(patched_pod pod_creation.json)"
+  [ "$(jq -r '.metadata.labels["eks.amazonaws.com/pod-identity"]' <<<"$pod")" = "enabled" ]
+  [ "$(jq -r '.metadata.labels.app' <<<"$pod")" = "web" ]
+  [ "$(jq -r '.spec.volumes[0].name' <<<"$pod")" = "eks-pod-identity-token" ]
+  [ "$(jq -r '.spec.volumes[0].projected.sources[0].serviceAccountToken.audience' <<<"$pod")" = "pods.eks.amazonaws.com" ]
+  exp="$(jq -r '.spec.volumes[0].projected.sources[0].serviceAccountToken.expirationSeconds' <<<"$pod")"
+  [ "$exp" -ge 79200 ] && [ "$exp" -le 86400 ]
+  [ "$(jq -c '[.spec.containers[0].env[].name]' <<<"$pod")" = '["LOG_LEVEL","AWS_STS_REGIONAL_ENDPOINTS","AWS_DEFAULT_REGION","AWS_REGION","AWS_CONTAINER_CREDENTIALS_FULL_URI","AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]' ]
+  [ "$(jq -r '.spec.containers[0].env[] | select(.name=="AWS_CONTAINER_CREDENTIALS_FULL_URI") | .value' <<<"$pod")" = "http://[fd00:ec2::23]/v1/credentials" ]
+  [ "$(jq -r '.spec.containers[0].env[] | select(.name=="AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE") | .value' <<<"$pod")" = "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token" ]
+  # Pod Identity wins over the ServiceAccount's role annotation.
+  ! patch | grep -q AWS_ROLE_ARN
+}
+
+@test "Windows node selector: token path in C:\\ form, mount path unchanged" {
+  evaluate pod_creation_windows.json sa-with-role.yml
+  [ "$status" -eq 0 ]
+  pod="$(patched_pod pod_creation_windows.json)"
+  [ "$(jq -r '.spec.containers[0].env[] | select(.name=="AWS_WEB_IDENTITY_TOKEN_FILE") | .value' <<<"$pod")" = 'C:\var\run\secrets\eks.amazonaws.com\serviceaccount\token' ]
+  [ "$(jq -r '.spec.containers[0].volumeMounts[-1].mountPath' <<<"$pod")" = "/var/run/secrets/eks.amazonaws.com/serviceaccount" ]
+}
+
+@test "skip-containers: the listed container is left exactly as it was" {
+  evaluate pod_creation_skip_containers.json sa-with-role.yml
+  [ "$status" -eq 0 ]
+  pod="$(patched_pod pod_creation_skip_containers.json)"
+  [ "$(jq -cS '.spec.containers[1]' <<<"$pod")" = '{"image":"istio/proxyv2:1.23.0","name":"istio-proxy"}' ]
+  [ "$(jq -r '.spec.containers[0].env[-1].name' <<<"$pod")" = "AWS_WEB_IDENTITY_TOKEN_FILE" ]
+  ! patch | grep -q '/spec/containers/1'
+}
+
+@test "Pod from a controller is named by its generateName" {
+  evaluate pod_creation_generate_name.json lookup-error.yml
+  [ "$status" -eq 0 ]
+  [[ "$(jq -r .status.message <<<"$output")" == *'Pod "web-7d9f8b6c5d-" (generateName) in namespace "team-a"'* ]]
+}
+
+@test "Bad settings: refused before evaluation, naming the field and the reason" {
+  run --separate-stderr "$KWCTL" run --allow-context-aware \
+    --request-path test_data/pod_creation.json \
+    --settings-path test_data/settings/bad-expiration.yml "$POLICY"
+  echo "output = ${output}"; echo "stderr = ${stderr}"
+  [ "$status" -ne 0 ]
+  [[ "$stderr" == *'Provided settings are not valid'* ]]
+  [[ "$stderr" == *'tokenExpirationSeconds: 300 is below the minimum of 600 seconds'* ]]
+}
+
+@test "Bad settings: a misspelt key is named" {
+  run --separate-stderr "$KWCTL" run --allow-context-aware \
+    --request-path test_data/pod_creation.json \
+    --settings-json '{"tokenAudeince": "sts.amazonaws.com"}' "$POLICY"
+  [ "$status" -ne 0 ]
+  [[ "$stderr" == *'unknown field `tokenAudeince`'* ]]
+}
+
+@test "Without --allow-context-aware the lookup is refused and the Pod rejected" {
+  run --separate-stderr "$KWCTL" run \
+    --request-path test_data/pod_creation.json \
+    --replay-host-capabilities-interactions test_data/sessions/sa-with-role.yml "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [[ "$(jq -r .status.message <<<"$output")" == *'has not been granted access to Kubernetes v1/ServiceAccount resources'* ]]
+}

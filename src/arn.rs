@@ -1,0 +1,234 @@
+//! IAM role ARNs: `arn:<partition>:iam::<account>:role/<path><name>`.
+//!
+//! Upstream checks role values against
+//! `^arn:aws[a-z0-9-]*:iam::\d{12}:role\/[\w-\/.@+=,]+$` (`pkg/cache/cache.go:224-230`)
+//! and only logs a mismatch. We parse into this type instead, so a value that
+//! is used for a decision is known to be well-formed.
+
+use std::fmt;
+
+/// A well-formed IAM role ARN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleArn {
+    full: String,
+    partition_end: usize,
+}
+
+/// Partition and account used to turn a bare role name into an ARN
+/// (upstream `--compose-role-arn`, which reads both from IMDS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComposeRoleArn {
+    pub partition: String,
+    pub account_id: String,
+}
+
+/// Longest IAM role name (IAM `CreateRole` limit).
+const MAX_ROLE_NAME: usize = 64;
+/// Longest IAM path (IAM `CreateRole` limit).
+const MAX_ROLE_PATH: usize = 512;
+
+impl RoleArn {
+    /// Parses a full role ARN. The error says what is wrong, for messages
+    /// shown to the person who wrote the value.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let rest = value
+            .strip_prefix("arn:")
+            .ok_or_else(|| "it does not start with \"arn:\"".to_owned())?;
+        let (partition, rest) = rest
+            .split_once(':')
+            .ok_or_else(|| "it has no partition".to_owned())?;
+        check_partition(partition)?;
+        let rest = rest
+            .strip_prefix("iam::")
+            .ok_or_else(|| "its service is not \"iam\" with an empty region".to_owned())?;
+        let (account, resource) = rest
+            .split_once(':')
+            .ok_or_else(|| "it has no account".to_owned())?;
+        check_account(account)?;
+        let path_and_name = resource
+            .strip_prefix("role/")
+            .ok_or_else(|| "its resource is not \"role/<name>\"".to_owned())?;
+        check_role_path_and_name(path_and_name)?;
+        Ok(RoleArn {
+            full: value.to_owned(),
+            partition_end: "arn:".len() + partition.len(),
+        })
+    }
+
+    /// Parses a role value as upstream reads `role-arn` annotations: with
+    /// `compose` set, a value without `arn:` is a role name (optionally with
+    /// a path) in the configured account.
+    pub fn parse_or_compose(value: &str, compose: Option<&ComposeRoleArn>) -> Result<Self, String> {
+        match compose_role_arn(value, compose) {
+            Some(composed) => RoleArn::parse(&composed)
+                .map_err(|e| format!("the composed ARN {composed:?} is malformed: {e}")),
+            None => RoleArn::parse(value),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.full
+    }
+
+    pub fn partition(&self) -> &str {
+        self.full.get(4..self.partition_end).unwrap_or("")
+    }
+}
+
+/// Upstream's `--compose-role-arn` rewrite (`cache.go:220-222`): a value
+/// without the substring `arn:` becomes a role in the configured account.
+/// `None` when the value is used as written.
+pub fn compose_role_arn(value: &str, compose: Option<&ComposeRoleArn>) -> Option<String> {
+    compose
+        .filter(|_| !value.contains("arn:"))
+        .map(|c| format!("arn:{}:iam::{}:role/{}", c.partition, c.account_id, value))
+}
+
+impl fmt::Display for RoleArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.full)
+    }
+}
+
+/// Partitions look like `aws`, `aws-cn`, `aws-us-gov`, `aws-iso-b`, ...
+pub fn check_partition(partition: &str) -> Result<(), String> {
+    let ok = partition.starts_with("aws")
+        && partition
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "partition {partition:?} is not an AWS partition (aws, aws-cn, aws-us-gov, ...)"
+        ))
+    }
+}
+
+/// AWS account IDs are exactly 12 digits.
+pub fn check_account(account: &str) -> Result<(), String> {
+    if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(format!("account {account:?} is not 12 digits"))
+    }
+}
+
+/// `<path><name>` after `role/`: upstream's character set `[\w+=,.@/-]`,
+/// a non-empty name of at most 64 characters after the last `/`.
+fn check_role_path_and_name(path_and_name: &str) -> Result<(), String> {
+    if let Some(bad) = path_and_name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "_+=,.@/-".contains(*c)))
+    {
+        return Err(format!("the role name contains {bad:?}"));
+    }
+    let (path, name) = match path_and_name.rsplit_once('/') {
+        Some((path, name)) => (path, name),
+        None => ("", path_and_name),
+    };
+    if name.is_empty() {
+        return Err("the role name is empty".to_owned());
+    }
+    if name.len() > MAX_ROLE_NAME {
+        return Err(format!(
+            "the role name is longer than {MAX_ROLE_NAME} characters"
+        ));
+    }
+    if path.len() + 2 > MAX_ROLE_PATH {
+        return Err(format!(
+            "the role path is longer than {MAX_ROLE_PATH} characters"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_role_arns_in_every_partition() {
+        for arn in [
+            "arn:aws:iam::111122223333:role/s3-reader",
+            "arn:aws-cn:iam::111122223333:role/s3-reader",
+            "arn:aws-us-gov:iam::111122223333:role/path/to/app",
+            "arn:aws-iso-b:iam::000000000000:role/a_b+c=d,e.f@g-h",
+        ] {
+            let parsed = RoleArn::parse(arn).unwrap();
+            assert_eq!(parsed.as_str(), arn);
+        }
+        assert_eq!(
+            RoleArn::parse("arn:aws-us-gov:iam::111122223333:role/x")
+                .unwrap()
+                .partition(),
+            "aws-us-gov"
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_role_arns_with_a_reason() {
+        let cases = [
+            ("s3-reader", "does not start with"),
+            ("arn:gcp:iam::111122223333:role/x", "not an AWS partition"),
+            ("arn:aws:s3:::bucket", "service is not \"iam\""),
+            (
+                "arn:aws:iam:us-east-1:111122223333:role/x",
+                "service is not",
+            ),
+            ("arn:aws:iam::11112222333:role/x", "not 12 digits"),
+            ("arn:aws:iam::1111222233334:role/x", "not 12 digits"),
+            ("arn:aws:iam::11112222333a:role/x", "not 12 digits"),
+            ("arn:aws:iam::111122223333:user/x", "not \"role/<name>\""),
+            ("arn:aws:iam::111122223333:role/", "name is empty"),
+            ("arn:aws:iam::111122223333:role/path/", "name is empty"),
+            ("arn:aws:iam::111122223333:role/a b", "contains ' '"),
+            ("arn:aws:iam::111122223333:role/a:b", "contains ':'"),
+            ("arn:aws:iam::111122223333:role/a*", "contains '*'"),
+            ("", "does not start with"),
+        ];
+        for (value, reason) in cases {
+            let err = RoleArn::parse(value).unwrap_err();
+            assert!(err.contains(reason), "{value:?}: {err}");
+        }
+        let long_name = format!("arn:aws:iam::111122223333:role/{}", "a".repeat(65));
+        assert!(
+            RoleArn::parse(&long_name)
+                .unwrap_err()
+                .contains("longer than 64")
+        );
+    }
+
+    #[test]
+    fn composes_bare_names_only_when_configured() {
+        let compose = ComposeRoleArn {
+            partition: "aws-cn".into(),
+            account_id: "111122223333".into(),
+        };
+        assert_eq!(
+            RoleArn::parse_or_compose("app", Some(&compose))
+                .unwrap()
+                .as_str(),
+            "arn:aws-cn:iam::111122223333:role/app"
+        );
+        assert_eq!(
+            RoleArn::parse_or_compose("team/app", Some(&compose))
+                .unwrap()
+                .as_str(),
+            "arn:aws-cn:iam::111122223333:role/team/app"
+        );
+        // A full ARN is kept as written, even in another account.
+        assert_eq!(
+            RoleArn::parse_or_compose("arn:aws:iam::999988887777:role/x", Some(&compose))
+                .unwrap()
+                .as_str(),
+            "arn:aws:iam::999988887777:role/x"
+        );
+        assert!(RoleArn::parse_or_compose("app", None).is_err());
+        assert!(
+            RoleArn::parse_or_compose("bad name", Some(&compose))
+                .unwrap_err()
+                .contains("is malformed")
+        );
+    }
+}

@@ -1,0 +1,245 @@
+//! irsa-policy: a Kubewarden policy that injects AWS credentials (IRSA and
+//! EKS Pod Identity) exactly as `amazon-eks-pod-identity-webhook` does.
+//!
+//! This file is the waPC shell: parse, call the pure core, respond. It never
+//! returns a waPC error for bad input, so the host always gets a clear
+//! admission response instead of an "internal server error".
+
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod admission;
+pub mod arn;
+pub mod constants;
+pub mod gocompat;
+pub mod identity;
+pub mod json;
+pub mod lookup;
+pub mod mutation;
+pub mod names;
+pub mod pod;
+pub mod settings;
+
+use kubewarden_policy_sdk::host_capabilities::kubernetes::{GetResourceRequest, get_resource};
+use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
+use kubewarden_policy_sdk::response::ValidationResponse;
+use kubewarden_policy_sdk::settings::SettingsValidationResponse;
+use kubewarden_policy_sdk::wapc_guest::{self as guest, CallResult};
+use serde::Deserialize;
+use serde_json::Value;
+
+use admission::{CODE_BAD_REQUEST, Outcome, Verdict};
+
+#[unsafe(no_mangle)]
+pub extern "C" fn wapc_init() {
+    guest::register_function("validate", validate);
+    guest::register_function("validate_settings", validate_settings);
+    guest::register_function(
+        "protocol_version",
+        kubewarden_policy_sdk::protocol_version_guest,
+    );
+}
+
+/// The `validate` payload. Settings default to `{}` if a host omits them.
+#[derive(Deserialize)]
+struct Payload {
+    request: KubernetesAdmissionRequest,
+    #[serde(default)]
+    settings: Value,
+}
+
+fn validate(payload: &[u8]) -> CallResult {
+    let outcome = evaluate_payload(payload, &mut host_get_resource);
+    Ok(serde_json::to_vec(&response(outcome))?)
+}
+
+/// Parses a `validate` payload and evaluates it; any parse problem becomes a
+/// rejection that says what is wrong.
+pub fn evaluate_payload(payload: &[u8], get: &mut lookup::GetResource<'_>) -> Outcome {
+    let mut deserializer = serde_json::Deserializer::from_slice(payload);
+    let parsed: Payload = match serde_path_to_error::deserialize(&mut deserializer) {
+        Ok(p) => p,
+        Err(e) => {
+            let path = e.path().to_string();
+            let at = if path == "." || path == "?" {
+                String::new()
+            } else {
+                format!(" at {path}")
+            };
+            return Outcome::reject(
+                format!("malformed admission request{at}: {}", e.inner()),
+                CODE_BAD_REQUEST,
+            );
+        }
+    };
+    match settings::parse(&parsed.settings) {
+        Ok(settings) => admission::evaluate(parsed.request, &settings, get),
+        Err(e) => Outcome::reject(format!("invalid policy {e}"), CODE_BAD_REQUEST),
+    }
+}
+
+fn host_get_resource(request: &GetResourceRequest) -> Result<Value, String> {
+    get_resource::<Value>(request).map_err(|e| host_error_text(&e.to_string()))
+}
+
+/// The host's own words, without the SDK's and waPC's wrapping.
+fn host_error_text(error: &str) -> String {
+    let error = error
+        .strip_prefix("error invoking host capability kubernetes.get_resource: ")
+        .unwrap_or(error);
+    error
+        .strip_prefix("Host error: ")
+        .unwrap_or(error)
+        .to_owned()
+}
+
+/// The SDK response for an outcome.
+pub fn response(outcome: Outcome) -> ValidationResponse {
+    let warnings = (!outcome.warnings.is_empty()).then_some(outcome.warnings);
+    let (accepted, message, code, mutated_object) = match outcome.verdict {
+        Verdict::Accept => (true, None, None, None),
+        Verdict::Mutate(object) => (true, None, None, Some(object)),
+        Verdict::Reject { message, code } => (false, Some(message), Some(code), None),
+    };
+    ValidationResponse {
+        accepted,
+        message,
+        code,
+        mutated_object,
+        audit_annotations: None,
+        warnings,
+    }
+}
+
+fn validate_settings(payload: &[u8]) -> CallResult {
+    Ok(serde_json::to_vec(&settings_response(payload))?)
+}
+
+/// Settings validation never fails the call: a bad document is reported as
+/// `valid: false` with every problem named.
+pub fn settings_response(payload: &[u8]) -> SettingsValidationResponse {
+    let result = if payload.iter().all(u8::is_ascii_whitespace) {
+        settings::parse(&Value::Null).map(|_| ())
+    } else {
+        serde_json::from_slice::<Value>(payload)
+            .map_err(|e| format!("settings are not valid JSON: {e}"))
+            .and_then(|doc| settings::parse(&doc).map(|_| ()))
+    };
+    match result {
+        Ok(()) => SettingsValidationResponse {
+            valid: true,
+            message: None,
+        },
+        Err(message) => SettingsValidationResponse {
+            valid: false,
+            message: Some(message),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_host(_: &GetResourceRequest) -> Result<Value, String> {
+        panic!("no host call expected")
+    }
+
+    #[test]
+    fn settings_validation_reports_instead_of_failing() {
+        assert!(settings_response(b"{}").valid);
+        assert!(settings_response(b"").valid);
+        assert!(settings_response(b"null").valid);
+        let bad = settings_response(b"{\"tokenExpirationSeconds\": 10}");
+        assert!(!bad.valid);
+        assert!(
+            bad.message
+                .unwrap()
+                .contains("tokenExpirationSeconds: 10 is below")
+        );
+        let garbage = settings_response(b"{not json");
+        assert!(
+            garbage
+                .message
+                .unwrap()
+                .starts_with("settings are not valid JSON")
+        );
+    }
+
+    #[test]
+    fn malformed_payloads_are_rejected_with_the_path() {
+        let cases: [(&[u8], &str); 4] = [
+            (b"{", "malformed admission request: EOF"),
+            (b"{\"settings\": {}}", "missing field `request`"),
+            (
+                br#"{"request": {"kind": 5}, "settings": {}}"#,
+                "at request.kind: invalid type",
+            ),
+            (
+                br#"{"request": {"uid": "\ud800"}, "settings": {}}"#,
+                "malformed admission request at request.uid",
+            ),
+        ];
+        for (payload, message) in cases {
+            let outcome = evaluate_payload(payload, &mut no_host);
+            let Verdict::Reject { message: got, code } = outcome.verdict else {
+                panic!()
+            };
+            assert_eq!(code, 400);
+            assert!(
+                got.contains(message),
+                "{}: {got}",
+                String::from_utf8_lossy(payload)
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_settings_in_the_payload_reject() {
+        let payload = br#"{"request": {"operation": "CREATE"}, "settings": {"inject": 1}}"#;
+        let outcome = evaluate_payload(payload, &mut no_host);
+        let Verdict::Reject { message, .. } = outcome.verdict else {
+            panic!()
+        };
+        assert!(
+            message.starts_with("invalid policy settings: inject: invalid type"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn host_errors_lose_only_the_sdk_wrapping() {
+        assert_eq!(
+            host_error_text(
+                "error invoking host capability kubernetes.get_resource: Host error: Callback evaluation failure: x"
+            ),
+            "Callback evaluation failure: x"
+        );
+        assert_eq!(host_error_text("other"), "other");
+    }
+
+    #[test]
+    fn responses_carry_verdict_and_warnings() {
+        let r = response(Outcome::accept());
+        assert!(r.accepted && r.mutated_object.is_none() && r.warnings.is_none());
+        let r = response(Outcome::reject("no", 403));
+        assert_eq!(
+            (r.accepted, r.message.as_deref(), r.code),
+            (false, Some("no"), Some(403))
+        );
+        let r = response(Outcome {
+            verdict: Verdict::Mutate(serde_json::json!({"a": 1})),
+            warnings: vec!["w".into()],
+        });
+        assert!(r.accepted);
+        assert_eq!(r.mutated_object, Some(serde_json::json!({"a": 1})));
+        assert_eq!(r.warnings, Some(vec!["w".to_owned()]));
+    }
+}
