@@ -185,3 +185,94 @@ print(json.dumps(doc))
   [ "$(jq -r .allowed <<<"$output")" = "false" ]
   [[ "$(jq -r .status.message <<<"$output")" == *'has not been granted access to Kubernetes v1/ServiceAccount resources'* ]]
 }
+
+# ---- allowedRoles (test_data/bypass holds the catalogue of routes) ----
+
+# Evaluates a bypass case with the catalogue settings.
+bypass() {
+  local case="$1"
+  shift
+  local session=()
+  if [ -f "test_data/bypass/$case.session.yml" ]; then
+    session=(--replay-host-capabilities-interactions "test_data/bypass/$case.session.yml")
+  fi
+  run --separate-stderr "$KWCTL" run --allow-context-aware \
+    --request-path "test_data/bypass/$case.json" \
+    --settings-path test_data/bypass/settings.yml "${session[@]}" "$@" "$POLICY"
+  echo "output = ${output}"
+  echo "stderr = ${stderr}"
+}
+
+ALLOWED_TEAM_A='namespace "team-a" allows only arn:aws:iam::111122223333:role/shared-read-only, arn:aws:iam::111122223333:role/team-a/*, arn:aws:iam::111122223333:role/team-a-*'
+
+@test "allowedRoles: an allowed role is injected as usual" {
+  evaluate pod_creation.json sa-with-role.yml --settings-path test_data/settings/restricted.yml
+  [ "$status" -eq 0 ]
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  [ "$(jq -r .warnings <<<"$output")" = "null" ]
+  patch | grep -q "$ROLE"
+}
+
+@test "allowedRoles: a Pod whose ServiceAccount names a forbidden role is denied with the exact message" {
+  bypass sa-annotation-other-account
+  [ "$status" -eq 0 ]
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [ "$(jq -r .status.code <<<"$output")" = "403" ]
+  [ "$(jq -r .status.message <<<"$output")" = "Pod \"web\" in namespace \"team-a\" (ServiceAccount \"app\"): IAM role \"arn:aws:iam::999988887777:role/team-a-reader\" (ServiceAccount annotation eks.amazonaws.com/role-arn) is not allowed: $ALLOWED_TEAM_A" ]
+}
+
+@test "allowedRoles: a ServiceAccount with a forbidden role annotation is denied" {
+  bypass serviceaccount-create
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [ "$(jq -r .status.message <<<"$output")" = "ServiceAccount \"deployer\" in namespace \"team-a\": IAM role \"arn:aws:iam::111122223333:role/cluster-admin\" (ServiceAccount annotation eks.amazonaws.com/role-arn) is not allowed: $ALLOWED_TEAM_A" ]
+}
+
+@test "allowedRoles: a Deployment whose template uses a forbidden role is denied at apply time" {
+  bypass deployment-template-literal
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [ "$(jq -r .patch <<<"$output")" = "null" ]
+  [ "$(jq -r .status.message <<<"$output")" = "Deployment \"worker\" in namespace \"team-a\" (Pod template, ServiceAccount \"app\"): IAM role \"arn:aws:iam::111122223333:role/cluster-admin\" (env AWS_ROLE_ARN of container \"worker\") is not allowed: $ALLOWED_TEAM_A" ]
+}
+
+@test "allowedRoles: a Pod mounting its own STS-audience token without a role is denied" {
+  bypass self-mounted-sts-token
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [[ "$(jq -r .status.message <<<"$output")" == *'projected token volume "my-token" has STS audience "sts.amazonaws.com" but the Pod uses no role'* ]]
+}
+
+@test "allowedRoles: kubectl debug adding an ephemeral container with a forbidden role is denied" {
+  bypass ephemeral-container-literal
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [[ "$(jq -r .status.message <<<"$output")" == *'(env AWS_ROLE_ARN of ephemeral container "debugger") is not allowed'* ]]
+}
+
+@test "allowedRoles: a namespace absent from the map may use no role" {
+  evaluate pod_creation.json sa-with-role.yml \
+    --settings-json '{"allowedRoles": {"payments": ["arn:aws:iam::111122223333:role/payments-*"]}}'
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [ "$(jq -r .status.message <<<"$output")" = 'Pod "web" in namespace "team-a" (ServiceAccount "s3-reader"): IAM role "arn:aws:iam::111122223333:role/s3-reader" (ServiceAccount annotation eks.amazonaws.com/role-arn) is not allowed: no roles are allowed in namespace "team-a"' ]
+}
+
+@test "allowedRoles: warn mode admits and mutates, with the denial text as a warning" {
+  evaluate pod_creation.json sa-with-role.yml \
+    --settings-json '{"enforcement": "warn", "allowedRoles": {"payments": ["arn:aws:iam::111122223333:role/payments-*"]}}'
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  patch | grep -q "$ROLE"
+  [ "$(jq -r '.warnings | length' <<<"$output")" = "1" ]
+  [ "$(jq -r '.warnings[0]' <<<"$output")" = 'Pod "web" in namespace "team-a" (ServiceAccount "s3-reader"): IAM role "arn:aws:iam::111122223333:role/s3-reader" (ServiceAccount annotation eks.amazonaws.com/role-arn) is not allowed: no roles are allowed in namespace "team-a"' ]
+}
+
+@test "allowedRoles: every route in the bypass catalogue is denied through the wasm module" {
+  count=0
+  while IFS=$'\t' read -r case route; do
+    [ "$case" = "case" ] && continue
+    bypass "$case"
+    [ "$status" -eq 0 ] || { echo "$case: exit $status"; return 1; }
+    [ "$(jq -r .allowed <<<"$output")" = "false" ] || { echo "$case admitted: $route"; return 1; }
+    [ "$(jq -r .status.code <<<"$output")" = "403" ] || { echo "$case: not a 403"; return 1; }
+    [[ "$stderr" != *"not been replayed"* ]] || { echo "$case: session not fully used"; return 1; }
+    count=$((count + 1))
+  done < test_data/bypass/catalogue.tsv
+  echo "denied $count routes"
+  [ "$count" -ge 30 ]
+}

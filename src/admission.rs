@@ -1,19 +1,27 @@
 //! The decision for one admission request, as plain data in and out. The
 //! waPC shell in `lib.rs` only parses the payload, calls [`evaluate`] and
 //! serialises the [`Outcome`].
+//!
+//! - Pod CREATE: inject credentials, then check the Pod as it will run.
+//! - Pod UPDATE (including `ephemeralcontainers`): check what the update adds.
+//! - ServiceAccount CREATE/UPDATE: check its role annotation.
+//! - Workload CREATE/UPDATE: check the Pod template as a Pod; never mutate it.
 
 use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::identity::{self, Identity, ServiceAccount};
+use crate::allowlist::{self, NamespaceAllowance, Violation};
+use crate::identity::{self, Identity, Role, RoleSource, ServiceAccount};
 use crate::json;
 use crate::lookup::{GetResource, Lookup, lookup_service_account};
 use crate::mutation::{self, Injection};
 use crate::pod;
-use crate::settings::{LookupFailure, Settings};
+use crate::settings::{Enforcement, LookupFailure, Restriction, Settings};
+use crate::usage::{self, PodUsage};
 
 /// HTTP-style codes carried in rejections (the API server shows them).
 pub const CODE_BAD_REQUEST: u16 = 400;
+pub const CODE_FORBIDDEN: u16 = 403;
 pub const CODE_INTERNAL_ERROR: u16 = 500;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +65,21 @@ impl Outcome {
     }
 }
 
+/// Where each workload kind keeps its Pod template.
+const WORKLOAD_TEMPLATES: [(&str, &str, &[&str]); 7] = [
+    ("apps", "Deployment", &["spec", "template"]),
+    ("apps", "ReplicaSet", &["spec", "template"]),
+    ("apps", "StatefulSet", &["spec", "template"]),
+    ("apps", "DaemonSet", &["spec", "template"]),
+    ("batch", "Job", &["spec", "template"]),
+    (
+        "batch",
+        "CronJob",
+        &["spec", "jobTemplate", "spec", "template"],
+    ),
+    ("", "ReplicationController", &["spec", "template"]),
+];
+
 /// Evaluates one request. `request` is taken by value so the Pod can be
 /// mutated in place without a copy.
 pub fn evaluate(
@@ -64,113 +87,311 @@ pub fn evaluate(
     settings: &Settings,
     get_resource: &mut GetResource<'_>,
 ) -> Outcome {
-    let is_core = request.kind.group.is_empty();
-    match (
-        is_core,
-        request.kind.kind.as_str(),
-        request.operation.as_str(),
-    ) {
-        (true, "Pod", "CREATE") if request.sub_resource.is_empty() => {
-            pod_create(request, settings, get_resource)
+    let group = request.kind.group.as_str();
+    let kind = request.kind.kind.as_str();
+    let create_or_update = matches!(request.operation.as_str(), "CREATE" | "UPDATE");
+    let sub_resource = request.sub_resource.as_str();
+    match (group, kind, request.operation.as_str(), sub_resource) {
+        ("", "Pod", "CREATE", "") => pod_create(request, settings, get_resource),
+        ("", "Pod", "UPDATE", "" | "ephemeralcontainers") => pod_update(request, settings),
+        ("", "ServiceAccount", _, "") if create_or_update => service_account(request, settings),
+        _ if create_or_update && sub_resource.is_empty() => {
+            match WORKLOAD_TEMPLATES
+                .iter()
+                .find(|(g, k, _)| *g == group && *k == kind)
+            {
+                Some((_, _, path)) => workload(request, path, settings, get_resource),
+                None => Outcome::accept(),
+            }
         }
-        // Everything else passes untouched: DELETE (null object), CONNECT,
-        // Pod UPDATE and subresources, and kinds this policy does not own.
+        // DELETE (null object), CONNECT, other subresources and kinds.
         _ => Outcome::accept(),
     }
 }
 
-/// Injection for a Pod being created.
+/// The namespace an object lives in: the request's, else its own.
+fn namespace_of(object: &Value, request_namespace: &str) -> Result<String, String> {
+    match json::str_at(object, &["metadata", "namespace"])? {
+        _ if !request_namespace.is_empty() => Ok(request_namespace.to_owned()),
+        Some(ns) if !ns.is_empty() => Ok(ns.to_owned()),
+        _ => Err("neither the request nor metadata.namespace names a namespace".to_owned()),
+    }
+}
+
+/// The spec object at `path`, required.
+fn spec_at<'a>(object: &'a Value, path: &[&str]) -> Result<&'a Value, String> {
+    let spec =
+        json::at(object, path).ok_or_else(|| format!("{} is missing", json::dotted(path)))?;
+    if spec.is_object() {
+        Ok(spec)
+    } else {
+        Err(json::type_error(&json::dotted(path), "an object", spec))
+    }
+}
+
+/// The ServiceAccount as looked up, or why it is unknown.
+enum ServiceAccountState {
+    Found(Value),
+    Missing,
+    /// Lookup failed and `serviceAccountLookupFailure: accept` let it pass.
+    Unknown,
+}
+
+impl ServiceAccountState {
+    /// Annotations of a found ServiceAccount, checked to be strings.
+    fn view(&self) -> Result<Option<ServiceAccount<'_>>, String> {
+        match self {
+            ServiceAccountState::Found(sa) => json::string_map_at(sa, &["metadata", "annotations"])
+                .map(|a| Some(ServiceAccount::Found(a)))
+                .map_err(|e| format!("the ServiceAccount returned by the host is malformed: {e}")),
+            ServiceAccountState::Missing => Ok(Some(ServiceAccount::Missing)),
+            ServiceAccountState::Unknown => Ok(None),
+        }
+    }
+}
+
+/// Looks up `namespace/sa_name` for `who`, turning failures into the
+/// configured outcome (`Err` ends the evaluation).
+fn fetch_service_account(
+    settings: &Settings,
+    namespace: &str,
+    sa_name: &str,
+    who: &str,
+    get_resource: &mut GetResource<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<ServiceAccountState, Outcome> {
+    let state = match lookup_service_account(namespace, sa_name, get_resource) {
+        Lookup::Found(sa) => ServiceAccountState::Found(sa),
+        Lookup::Missing => {
+            warnings.push(format!(
+                "ServiceAccount {sa_name:?} of {who} was not found; \
+                 it brings no IAM role unless serviceAccountMappings or podIdentity name one"
+            ));
+            return Ok(ServiceAccountState::Missing);
+        }
+        Lookup::Failed(error) => {
+            return lookup_failed(settings.lookup_failure, who, sa_name, &error, warnings);
+        }
+    };
+    match state.view() {
+        Ok(_) => Ok(state),
+        Err(error) => lookup_failed(settings.lookup_failure, who, sa_name, &error, warnings),
+    }
+}
+
+fn lookup_failed(
+    policy: LookupFailure,
+    who: &str,
+    sa_name: &str,
+    error: &str,
+    warnings: &mut Vec<String>,
+) -> Result<ServiceAccountState, Outcome> {
+    let problem = format!("looking up ServiceAccount {sa_name:?} of {who} failed: {error}");
+    match policy {
+        LookupFailure::Reject => Err(Outcome::reject(
+            format!(
+                "{problem}. The request was rejected rather than admitted without checking or \
+                 injecting AWS credentials (a Pod would fall back to the node's IAM role). Check that \
+                 the policy has contextAwareResources for v1/ServiceAccount and that the \
+                 policy-server may read ServiceAccounts, or set serviceAccountLookupFailure: accept"
+            ),
+            CODE_INTERNAL_ERROR,
+        )),
+        LookupFailure::Accept => {
+            warnings.push(format!(
+                "{problem}; admitted without AWS credentials or a ServiceAccount role check \
+                 (serviceAccountLookupFailure: accept)"
+            ));
+            Ok(ServiceAccountState::Unknown)
+        }
+    }
+}
+
+/// Pod CREATE: inject, then check the Pod as it will be admitted.
 fn pod_create(
     request: KubernetesAdmissionRequest,
     settings: &Settings,
     get_resource: &mut GetResource<'_>,
 ) -> Outcome {
-    if !settings.inject {
+    if !settings.inject && settings.restriction.is_none() {
         return Outcome::accept();
     }
     let mut object = request.object;
     let pod_name = pod::display_name("Pod", &object);
-    let facts = match PodFacts::read(&object, &request.namespace) {
+    let bad = |e: String| Outcome::reject(format!("{pod_name}: {e}"), CODE_BAD_REQUEST);
+    if !object.is_object() {
+        return bad(json::type_error(
+            "the request's object",
+            "a Pod object",
+            &object,
+        ));
+    }
+    let (namespace, sa_name) = match pod_identity_facts(&object, &request.namespace) {
         Ok(facts) => facts,
-        Err(e) => return Outcome::reject(format!("{pod_name}: {e}"), CODE_BAD_REQUEST),
+        Err(e) => return bad(e),
     };
-    let PodFacts {
-        namespace,
-        service_account: sa_name,
-    } = facts;
     let who = format!("{pod_name} in namespace {namespace:?}");
-
     let mut warnings = Vec::new();
-    let sa_object = match lookup_service_account(&namespace, &sa_name, get_resource) {
-        Lookup::Found(sa) => Some(sa),
-        Lookup::Missing => {
-            warnings.push(format!(
-                "ServiceAccount {sa_name:?} of {who} was not found; \
-                 the Pod gets no IRSA credentials unless serviceAccountMappings or podIdentity name it"
-            ));
-            None
-        }
-        Lookup::Failed(error) => {
-            return lookup_failed(settings.lookup_failure, &who, &sa_name, &error);
-        }
-    };
-    let sa_annotations = match &sa_object {
-        Some(sa) => match json::string_map_at(sa, &["metadata", "annotations"]) {
-            Ok(annotations) => ServiceAccount::Found(annotations),
-            Err(e) => {
-                let error = format!("the ServiceAccount returned by the host is malformed: {e}");
-                return lookup_failed(settings.lookup_failure, &who, &sa_name, &error);
-            }
-        },
-        None => ServiceAccount::Missing,
-    };
-
-    let pod_annotations = match pod::annotations(&object) {
-        Ok(a) => a,
-        Err(e) => return Outcome::reject(format!("{pod_name}: {e}"), CODE_BAD_REQUEST),
-    };
-    let jitter = || identity::jitter_from_seed(&request.uid);
-    let Some(identity) = identity::resolve(
+    let sa_state = match fetch_service_account(
         settings,
         &namespace,
         &sa_name,
-        sa_annotations,
-        pod_annotations,
-        &jitter,
-    ) else {
-        return Outcome::accept().with_warnings(warnings);
+        &who,
+        get_resource,
+        &mut warnings,
+    ) {
+        Ok(state) => state,
+        Err(outcome) => return outcome.with_warnings(warnings),
     };
-    if let Identity::Irsa { role, .. } = &identity
-        && let Err(reason) = &role.arn
-    {
-        warnings.push(format!(
-            "{} of ServiceAccount {sa_name:?} ({who}) is not a well-formed IAM role ARN: {:?}: {reason}; \
-             it was injected as written",
-            role.source, role.value
-        ));
-    }
-    let Some(injection) = Injection::for_identity(&identity, settings) else {
-        return Outcome::accept().with_warnings(warnings);
+    let sa_view = match sa_state.view() {
+        Ok(view) => view,
+        Err(e) => return Outcome::reject(e, CODE_INTERNAL_ERROR),
     };
-    let skip = mutation::skipped_containers(pod_annotations, &settings.keys.skip_containers);
-    match mutation::inject(&mut object, &injection, &skip) {
-        Ok(true) => Outcome {
-            verdict: Verdict::Mutate(object),
-            warnings,
-        },
-        Ok(false) => Outcome::accept().with_warnings(warnings),
-        Err(e) => Outcome::reject(format!("{pod_name}: {e}"), CODE_BAD_REQUEST),
+    let pod_annotations = match pod::annotations(&object) {
+        Ok(a) => a.cloned(),
+        Err(e) => return bad(e),
+    };
+
+    let mut mutated = false;
+    if let (true, Some(sa)) = (settings.inject, sa_view) {
+        let jitter = || identity::jitter_from_seed(&request.uid);
+        let identity = identity::resolve(
+            settings,
+            &namespace,
+            &sa_name,
+            sa,
+            pod_annotations.as_ref(),
+            &jitter,
+        );
+        if let Some(identity) = identity {
+            if settings.restriction.is_none() {
+                warnings.extend(malformed_role_warning(&identity, &sa_name, &who));
+            }
+            let skip = mutation::skipped_containers(
+                pod_annotations.as_ref(),
+                &settings.keys.skip_containers,
+            );
+            if let Some(injection) = Injection::for_identity(&identity, settings) {
+                match mutation::inject(&mut object, &injection, &skip) {
+                    Ok(changed) => mutated = changed,
+                    Err(e) => return bad(e),
+                }
+            }
+        }
     }
+
+    if let Some(restriction) = &settings.restriction {
+        let sa_roles = sa_view
+            .map(|sa| identity::roles_for(settings, &namespace, &sa_name, sa))
+            .unwrap_or_default();
+        let spec = match spec_at(&object, &["spec"]) {
+            Ok(spec) => spec,
+            Err(e) => return bad(e),
+        };
+        let allowance = restriction.allowed.for_namespace(&namespace);
+        let violations =
+            match pod_violations(settings, restriction, &allowance, spec, "spec", &sa_roles) {
+                Ok(v) => v,
+                Err(e) => return bad(e),
+            };
+        let subject = format!("{who} (ServiceAccount {sa_name:?})");
+        if let Some(rejection) = enforce(
+            restriction,
+            &subject,
+            &allowance,
+            &violations,
+            &mut warnings,
+        ) {
+            return rejection.with_warnings(warnings);
+        }
+    }
+
+    let verdict = if mutated {
+        Verdict::Mutate(object)
+    } else {
+        Verdict::Accept
+    };
+    Outcome { verdict, warnings }
 }
 
 /// The Pod's namespace and ServiceAccount name.
-struct PodFacts {
-    namespace: String,
-    service_account: String,
+fn pod_identity_facts(object: &Value, request_namespace: &str) -> Result<(String, String), String> {
+    let namespace = namespace_of(object, request_namespace)?;
+    let spec = spec_at(object, &["spec"])?;
+    let sa = pod::service_account_name(spec, "spec")?.to_owned();
+    Ok((namespace, sa))
 }
 
-impl PodFacts {
-    fn read(object: &Value, request_namespace: &str) -> Result<PodFacts, String> {
+/// Without a restriction, a malformed role is injected as upstream does,
+/// but the user hears about it.
+fn malformed_role_warning(identity: &Identity, sa_name: &str, who: &str) -> Option<String> {
+    let Identity::Irsa { role, .. } = identity else {
+        return None;
+    };
+    let reason = role.arn.as_ref().err()?;
+    Some(format!(
+        "{} of ServiceAccount {sa_name:?} ({who}) is not a well-formed IAM role ARN: {:?}: {reason}; \
+         it was injected as written",
+        role.source, role.value
+    ))
+}
+
+/// All violations of a Pod spec plus its ServiceAccount's roles.
+fn pod_violations(
+    settings: &Settings,
+    restriction: &Restriction,
+    allowance: &NamespaceAllowance<'_>,
+    spec: &Value,
+    spec_path: &str,
+    sa_roles: &[Role],
+) -> Result<Vec<Violation>, String> {
+    let usage: PodUsage = usage::collect(spec, spec_path, settings, &restriction.sts_audiences)?;
+    let roles: Vec<&Role> = sa_roles.iter().chain(usage.env_roles.iter()).collect();
+    Ok(allowlist::check(allowance, &roles, &usage))
+}
+
+/// Applies `enforcement`: a rejection in `deny` mode, warnings in `warn` mode.
+fn enforce(
+    restriction: &Restriction,
+    subject: &str,
+    allowance: &NamespaceAllowance<'_>,
+    violations: &[Violation],
+    warnings: &mut Vec<String>,
+) -> Option<Outcome> {
+    if violations.is_empty() {
+        return None;
+    }
+    let messages: Vec<String> = violations
+        .iter()
+        .map(|v| v.render(subject, allowance))
+        .collect();
+    match restriction.enforcement {
+        Enforcement::Deny => Some(Outcome::reject(messages.join("\n"), CODE_FORBIDDEN)),
+        Enforcement::Warn => {
+            warnings.extend(messages);
+            None
+        }
+    }
+}
+
+/// Violations in `new` that `old` did not have: an update is judged by what
+/// it adds, so objects admitted before the policy can still be updated (a
+/// finalizer removed, a label changed) without being fixed first.
+fn added(new: Vec<Violation>, old: &[Violation]) -> Vec<Violation> {
+    new.into_iter().filter(|v| !old.contains(v)).collect()
+}
+
+/// Pod UPDATE, including the `ephemeralcontainers` subresource. The
+/// ServiceAccount cannot change on a Pod, so its roles were judged at
+/// creation; only env, mounts and volumes the update adds are checked.
+fn pod_update(request: KubernetesAdmissionRequest, settings: &Settings) -> Outcome {
+    let Some(restriction) = &settings.restriction else {
+        return Outcome::accept();
+    };
+    let object = &request.object;
+    let pod_name = pod::display_name("Pod", object);
+    let bad = |e: String| Outcome::reject(format!("{pod_name}: {e}"), CODE_BAD_REQUEST);
+    let result = (|| {
         if !object.is_object() {
             return Err(json::type_error(
                 "the request's object",
@@ -178,44 +399,270 @@ impl PodFacts {
                 object,
             ));
         }
-        // Upstream trusts the request's namespace over the object's.
-        let namespace = match json::str_at(object, &["metadata", "namespace"])? {
-            _ if !request_namespace.is_empty() => request_namespace.to_owned(),
-            Some(ns) if !ns.is_empty() => ns.to_owned(),
-            _ => {
-                return Err(
-                    "neither the request nor metadata.namespace names a namespace".to_owned(),
-                );
-            }
+        let namespace = namespace_of(object, &request.namespace)?;
+        let spec = spec_at(object, &["spec"])?;
+        let sa_name = pod::service_account_name(spec, "spec")?.to_owned();
+        let allowance = restriction.allowed.for_namespace(&namespace);
+        let new = pod_violations(settings, restriction, &allowance, spec, "spec", &[])?;
+        let old = match json::at(&request.old_object, &["spec"]) {
+            Some(old_spec) => pod_violations(
+                settings,
+                restriction,
+                &allowance,
+                old_spec,
+                "oldObject.spec",
+                &[],
+            )
+            .unwrap_or_default(),
+            None => Vec::new(),
         };
-        let spec = json::at(object, &["spec"]).ok_or_else(|| "spec is missing".to_owned())?;
-        if !spec.is_object() {
-            return Err(json::type_error("spec", "an object", spec));
-        }
-        let service_account = pod::service_account_name(spec, "spec")?.to_owned();
-        Ok(PodFacts {
-            namespace,
-            service_account,
-        })
+        let subject = format!("{pod_name} in namespace {namespace:?} (ServiceAccount {sa_name:?})");
+        Ok((added(new, &old), subject, namespace))
+    })();
+    let (violations, subject, namespace) = match result {
+        Ok(r) => r,
+        Err(e) => return bad(e),
+    };
+    let allowance = restriction.allowed.for_namespace(&namespace);
+    let mut warnings = Vec::new();
+    match enforce(
+        restriction,
+        &subject,
+        &allowance,
+        &violations,
+        &mut warnings,
+    ) {
+        Some(rejection) => rejection,
+        None => Outcome::accept().with_warnings(warnings),
     }
 }
 
-fn lookup_failed(policy: LookupFailure, who: &str, sa_name: &str, error: &str) -> Outcome {
-    let problem = format!("looking up ServiceAccount {sa_name:?} of {who} failed: {error}");
-    match policy {
-        LookupFailure::Reject => Outcome::reject(
-            format!(
-                "{problem}. The Pod was rejected rather than started without its AWS credentials \
-                 (it would fall back to the node's IAM role). Check that the policy has \
-                 contextAwareResources for v1/ServiceAccount and that the policy-server may read \
-                 ServiceAccounts, or set serviceAccountLookupFailure: accept"
-            ),
-            CODE_INTERNAL_ERROR,
-        ),
-        LookupFailure::Accept => Outcome::accept().with_warnings(vec![format!(
-            "{problem}; admitted without AWS credentials (serviceAccountLookupFailure: accept)"
-        )]),
+/// ServiceAccount CREATE/UPDATE: its role annotation must be well-formed
+/// and allowed in its namespace.
+fn service_account(request: KubernetesAdmissionRequest, settings: &Settings) -> Outcome {
+    let object = &request.object;
+    let sa_name = pod::display_name("ServiceAccount", object);
+    let bad = |e: String| Outcome::reject(format!("{sa_name}: {e}"), CODE_BAD_REQUEST);
+    if !object.is_object() {
+        return bad(json::type_error(
+            "the request's object",
+            "a ServiceAccount object",
+            object,
+        ));
     }
+    let namespace = match namespace_of(object, &request.namespace) {
+        Ok(ns) => ns,
+        Err(e) => return bad(e),
+    };
+    let role_of = |sa: &Value| -> Result<Option<Role>, String> {
+        let annotations = pod::annotations(sa)?;
+        Ok(json::map_str(annotations, &settings.keys.role_arn)
+            .filter(|r| !r.is_empty())
+            .map(|raw| {
+                Role::new(
+                    raw,
+                    settings,
+                    RoleSource::Annotation {
+                        key: settings.keys.role_arn.clone(),
+                    },
+                )
+            }))
+    };
+    let role = match role_of(object) {
+        Ok(role) => role,
+        Err(e) => return bad(e),
+    };
+    let who = format!("{sa_name} in namespace {namespace:?}");
+    let Some(restriction) = &settings.restriction else {
+        let warning = role.and_then(|r| {
+            r.arn.err().map(|reason| {
+                format!(
+                    "{who}: {} {:?} is not a well-formed IAM role ARN ({reason}); Pods using it will get it as written",
+                    r.source, r.value
+                )
+            })
+        });
+        return Outcome::accept().with_warnings(warning.into_iter().collect());
+    };
+    let allowance = restriction.allowed.for_namespace(&namespace);
+    let check = |role: &Option<Role>| {
+        let roles: Vec<&Role> = role.iter().collect();
+        allowlist::check(&allowance, &roles, &PodUsage::default())
+    };
+    let new = check(&role);
+    let old = role_of(&request.old_object)
+        .map(|r| check(&r))
+        .unwrap_or_default();
+    let mut warnings = Vec::new();
+    match enforce(
+        restriction,
+        &who,
+        &allowance,
+        &added(new, &old),
+        &mut warnings,
+    ) {
+        Some(rejection) => rejection,
+        None => Outcome::accept().with_warnings(warnings),
+    }
+}
+
+/// Workload CREATE/UPDATE: the Pod template is checked as the Pods it will
+/// create, injection included, so a bad role fails at `kubectl apply`
+/// rather than in ReplicaSet events. Templates are never mutated.
+fn workload(
+    request: KubernetesAdmissionRequest,
+    template_path: &[&str],
+    settings: &Settings,
+    get_resource: &mut GetResource<'_>,
+) -> Outcome {
+    let Some(restriction) = &settings.restriction else {
+        return Outcome::accept();
+    };
+    let kind = request.kind.kind.as_str();
+    let object = &request.object;
+    let name = pod::display_name(kind, object);
+    let bad = |e: String| Outcome::reject(format!("{name}: {e}"), CODE_BAD_REQUEST);
+    if !object.is_object() {
+        return bad(json::type_error(
+            "the request's object",
+            "an object",
+            object,
+        ));
+    }
+    let namespace = match namespace_of(object, &request.namespace) {
+        Ok(ns) => ns,
+        Err(e) => return bad(e),
+    };
+    let Some(template) = json::at(object, template_path) else {
+        return Outcome::accept();
+    };
+    let template_field = json::dotted(template_path);
+    let sa_name = match spec_at(template, &["spec"])
+        .and_then(|spec| pod::service_account_name(spec, &format!("{template_field}.spec")))
+    {
+        Ok(sa) => sa.to_owned(),
+        Err(e) if e.starts_with("spec ") => return bad(format!("{template_field}.{e}")),
+        Err(e) => return bad(e),
+    };
+    let who = format!("{name} in namespace {namespace:?}");
+    let mut warnings = Vec::new();
+    let sa_state = match fetch_service_account(
+        settings,
+        &namespace,
+        &sa_name,
+        &who,
+        get_resource,
+        &mut warnings,
+    ) {
+        Ok(state) => state,
+        Err(outcome) => return outcome.with_warnings(warnings),
+    };
+    let sa_view = match sa_state.view() {
+        Ok(view) => view,
+        Err(e) => return Outcome::reject(e, CODE_INTERNAL_ERROR),
+    };
+    let allowance = restriction.allowed.for_namespace(&namespace);
+    let new = match template_violations(
+        settings,
+        restriction,
+        &allowance,
+        template,
+        &template_field,
+        &namespace,
+        &sa_name,
+        sa_view,
+        &request.uid,
+    ) {
+        Ok(v) => v,
+        Err(e) => return bad(e),
+    };
+    // The old template is judged with the same ServiceAccount data when it
+    // names the same ServiceAccount, and with none otherwise.
+    let old = json::at(&request.old_object, template_path)
+        .and_then(|old_template| {
+            let old_sa = spec_at(old_template, &["spec"])
+                .and_then(|s| pod::service_account_name(s, "spec"))
+                .ok()?;
+            let view = if old_sa == sa_name { sa_view } else { None };
+            template_violations(
+                settings,
+                restriction,
+                &allowance,
+                old_template,
+                &template_field,
+                &namespace,
+                old_sa,
+                view,
+                &request.uid,
+            )
+            .ok()
+        })
+        .unwrap_or_default();
+    let subject = format!("{who} (Pod template, ServiceAccount {sa_name:?})");
+    match enforce(
+        restriction,
+        &subject,
+        &allowance,
+        &added(new, &old),
+        &mut warnings,
+    ) {
+        Some(rejection) => rejection.with_warnings(warnings),
+        None => Outcome::accept().with_warnings(warnings),
+    }
+}
+
+/// A template's violations, judged on a copy with the injection applied.
+#[allow(clippy::too_many_arguments)]
+fn template_violations(
+    settings: &Settings,
+    restriction: &Restriction,
+    allowance: &NamespaceAllowance<'_>,
+    template: &Value,
+    template_field: &str,
+    namespace: &str,
+    sa_name: &str,
+    sa: Option<ServiceAccount<'_>>,
+    seed: &str,
+) -> Result<Vec<Violation>, String> {
+    let mut pod = Value::Object(Map::new());
+    for key in ["metadata", "spec"] {
+        if let (Some(obj), Some(v)) = (pod.as_object_mut(), template.get(key)) {
+            obj.insert(key.to_owned(), v.clone());
+        }
+    }
+    let annotations = pod::annotations(&pod)
+        .map_err(|e| format!("{template_field}.{e}"))?
+        .cloned();
+    if let (true, Some(sa)) = (settings.inject, sa) {
+        let jitter = || identity::jitter_from_seed(seed);
+        if let Some(identity) = identity::resolve(
+            settings,
+            namespace,
+            sa_name,
+            sa,
+            annotations.as_ref(),
+            &jitter,
+        ) {
+            let skip =
+                mutation::skipped_containers(annotations.as_ref(), &settings.keys.skip_containers);
+            if let Some(injection) = Injection::for_identity(&identity, settings) {
+                mutation::inject(&mut pod, &injection, &skip)
+                    .map_err(|e| format!("{template_field}.{e}"))?;
+            }
+        }
+    }
+    let sa_roles = sa
+        .map(|sa| identity::roles_for(settings, namespace, sa_name, sa))
+        .unwrap_or_default();
+    let spec = spec_at(&pod, &["spec"]).map_err(|e| format!("{template_field}.{e}"))?;
+    pod_violations(
+        settings,
+        restriction,
+        allowance,
+        spec,
+        &format!("{template_field}.spec"),
+        &sa_roles,
+    )
 }
 
 #[cfg(test)]
@@ -478,6 +925,342 @@ mod tests {
             Ok(sa(json!({})))
         });
         assert_eq!(calls, 1);
+    }
+
+    // ---- allowedRoles ----
+
+    const RESTRICTED: &str = r#"{"allowedRoles": {
+        "team-a": ["arn:aws:iam::111122223333:role/s3-*"],
+        "team-*": ["arn:aws:iam::111122223333:role/{namespace}/*"],
+        "*": ["arn:aws:iam::111122223333:role/shared-read-only"]}}"#;
+
+    fn restricted(extra: Value) -> Value {
+        let mut s: Value = serde_json::from_str(RESTRICTED).unwrap();
+        s.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        s
+    }
+
+    fn with_role(role: &str) -> impl Fn(&GetResourceRequest) -> Result<Value, String> + '_ {
+        move |_| Ok(sa(json!({"eks.amazonaws.com/role-arn": role})))
+    }
+
+    fn rejection(outcome: &Outcome) -> (String, u16) {
+        match &outcome.verdict {
+            Verdict::Reject { message, code } => (message.clone(), *code),
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn allowed_role_is_injected() {
+        let (outcome, _) = eval_with(request(pod()), restricted(json!({})), with_role(ROLE));
+        assert!(matches!(outcome.verdict, Verdict::Mutate(_)), "{outcome:?}");
+        assert!(outcome.warnings.is_empty());
+    }
+
+    #[test]
+    fn denied_role_names_everything() {
+        let role = "arn:aws:iam::111122223333:role/admin";
+        let (outcome, _) = eval_with(request(pod()), restricted(json!({})), with_role(role));
+        let (message, code) = rejection(&outcome);
+        assert_eq!(code, 403);
+        assert_eq!(
+            message,
+            "Pod \"web\" in namespace \"team-a\" (ServiceAccount \"app\"): IAM role \"arn:aws:iam::111122223333:role/admin\" \
+             (ServiceAccount annotation eks.amazonaws.com/role-arn) is not allowed: namespace \"team-a\" allows only \
+             arn:aws:iam::111122223333:role/shared-read-only, arn:aws:iam::111122223333:role/team-a/*, \
+             arn:aws:iam::111122223333:role/s3-*"
+        );
+    }
+
+    #[test]
+    fn namespace_without_a_key_may_use_no_role() {
+        let settings = json!({"allowedRoles": {"payments": ["arn:aws:iam::111122223333:role/*"]}});
+        let (outcome, _) = eval_with(request(pod()), settings, with_role(ROLE));
+        let (message, _) = rejection(&outcome);
+        assert!(
+            message.ends_with("no roles are allowed in namespace \"team-a\""),
+            "{message}"
+        );
+        // ...but a Pod that uses no role at all is fine.
+        let settings = json!({"allowedRoles": {"payments": ["arn:aws:iam::111122223333:role/*"]}});
+        let (outcome, _) = eval_with(request(pod()), settings, |_| Ok(sa(json!({}))));
+        assert_eq!(outcome, Outcome::accept());
+    }
+
+    #[test]
+    fn all_violations_are_reported_at_once() {
+        let mut p = pod();
+        p["spec"]["containers"] = json!([
+            {"name": "a", "env": [{"name": "AWS_ROLE_ARN", "value": "arn:aws:iam::111122223333:role/other"}]},
+            {"name": "b", "env": [{"name": "AWS_ROLE_ARN", "valueFrom": {"configMapKeyRef": {"name": "c", "key": "k"}}}]},
+        ]);
+        p["spec"]["initContainers"] =
+            json!([{"name": "i", "env": [{"name": "AWS_ROLE_ARN", "value": "nonsense"}]}]);
+        let (outcome, _) = eval_with(
+            request(p),
+            restricted(json!({})),
+            with_role("arn:aws:iam::999988887777:role/x"),
+        );
+        let (message, _) = rejection(&outcome);
+        let lines: Vec<&str> = message.lines().collect();
+        assert_eq!(lines.len(), 4, "{message}");
+        assert!(lines[0].contains("role/x\" (ServiceAccount annotation"));
+        assert!(
+            lines[1].contains("\"nonsense\" is not a well-formed IAM role ARN"),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[1].contains("env AWS_ROLE_ARN of init container \"i\""));
+        assert!(lines[2].contains("role/other\" (env AWS_ROLE_ARN of container \"a\")"));
+        assert!(lines[3].contains("AWS_ROLE_ARN of container \"b\" comes from configMapKeyRef"));
+    }
+
+    #[test]
+    fn warn_mode_reports_the_same_and_still_mutates() {
+        let role = "arn:aws:iam::111122223333:role/admin";
+        let (denied, _) = eval_with(request(pod()), restricted(json!({})), with_role(role));
+        let (message, _) = rejection(&denied);
+        let (warned, _) = eval_with(
+            request(pod()),
+            restricted(json!({"enforcement": "warn"})),
+            with_role(role),
+        );
+        assert!(matches!(warned.verdict, Verdict::Mutate(_)));
+        assert_eq!(warned.warnings, vec![message]);
+    }
+
+    #[test]
+    fn inject_false_still_checks() {
+        let role = "arn:aws:iam::111122223333:role/admin";
+        let (outcome, calls) = eval_with(
+            request(pod()),
+            restricted(json!({"inject": false})),
+            with_role(role),
+        );
+        assert_eq!(calls, 1);
+        rejection(&outcome);
+        let (outcome, _) = eval_with(
+            request(pod()),
+            restricted(json!({"inject": false})),
+            with_role(ROLE),
+        );
+        assert_eq!(outcome, Outcome::accept(), "checked but never mutated");
+    }
+
+    #[test]
+    fn mapping_and_pod_identity_roles_are_checked() {
+        let settings = restricted(
+            json!({"serviceAccountMappings": {"team-a/app": {"roleArn": "arn:aws:iam::111122223333:role/mapped"}}}),
+        );
+        let (outcome, _) = eval_with(request(pod()), settings, |_| Ok(sa(json!({}))));
+        assert!(
+            rejection(&outcome)
+                .0
+                .contains("(serviceAccountMappings entry \"team-a/app\")")
+        );
+        let settings = restricted(json!({"podIdentity": {"associations": [
+            {"namespace": "team-a", "serviceAccount": "app", "roleArn": "arn:aws:iam::111122223333:role/pi"}]}}));
+        let (outcome, _) = eval_with(request(pod()), settings, |_| Ok(sa(json!({}))));
+        assert!(rejection(&outcome).0.contains("(podIdentity association)"));
+    }
+
+    #[test]
+    fn self_mounted_sts_token_without_an_allowed_role_is_rejected() {
+        let mut p = pod();
+        p["spec"]["volumes"] = json!([{"name": "my-token", "projected": {"sources": [
+            {"serviceAccountToken": {"audience": "sts.amazonaws.com", "path": "t"}}]}}]);
+        p["spec"]["containers"][0]["volumeMounts"] =
+            json!([{"name": "my-token", "mountPath": "/t"}]);
+        let (outcome, _) = eval_with(request(p.clone()), restricted(json!({})), |_| {
+            Ok(sa(json!({})))
+        });
+        assert!(
+            rejection(&outcome)
+                .0
+                .contains("projected token volume \"my-token\" has STS audience")
+        );
+        // With an allowed literal role it is the documented IRSA shape.
+        p["spec"]["containers"][0]["env"] = json!([{"name": "AWS_ROLE_ARN", "value": ROLE}]);
+        let (outcome, _) = eval_with(request(p), restricted(json!({})), |_| Ok(sa(json!({}))));
+        assert_eq!(outcome, Outcome::accept());
+    }
+
+    #[test]
+    fn ephemeral_container_update_is_checked_for_what_it_adds() {
+        let old = pod();
+        let mut new = old.clone();
+        new["spec"]["ephemeralContainers"] = json!([{"name": "debug", "image": "busybox",
+            "env": [{"name": "AWS_ROLE_ARN", "value": "arn:aws:iam::111122223333:role/admin"}]}]);
+        let mut req = request(new);
+        req.operation = "UPDATE".into();
+        req.sub_resource = "ephemeralcontainers".into();
+        req.old_object = old;
+        let (outcome, calls) = eval_with(req, restricted(json!({})), |_| {
+            panic!("no lookup on UPDATE")
+        });
+        assert_eq!(calls, 0);
+        let (message, _) = rejection(&outcome);
+        assert!(
+            message.contains("ephemeral container \"debug\""),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn update_of_a_pod_admitted_before_the_policy_is_not_blocked() {
+        let mut old = pod();
+        old["spec"]["containers"][0]["env"] =
+            json!([{"name": "AWS_ROLE_ARN", "value": "arn:aws:iam::111122223333:role/admin"}]);
+        let mut new = old.clone();
+        new["metadata"]["finalizers"] = json!([]);
+        let mut req = request(new);
+        req.operation = "UPDATE".into();
+        req.old_object = old;
+        let (outcome, _) = eval_with(req, restricted(json!({})), |_| panic!());
+        assert_eq!(outcome, Outcome::accept());
+    }
+
+    fn sa_request(
+        operation: &str,
+        role: Option<&str>,
+        old_role: Option<&str>,
+    ) -> KubernetesAdmissionRequest {
+        let object = |role: Option<&str>| {
+            let mut o = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "app", "namespace": "team-a"}});
+            if let Some(r) = role {
+                o["metadata"]["annotations"] = json!({"eks.amazonaws.com/role-arn": r});
+            }
+            o
+        };
+        let mut req = request(object(role));
+        req.kind.kind = "ServiceAccount".into();
+        req.operation = operation.into();
+        if operation == "UPDATE" {
+            req.old_object = object(old_role);
+        }
+        req
+    }
+
+    #[test]
+    fn service_accounts_are_checked_on_create_and_update() {
+        let admin = "arn:aws:iam::111122223333:role/admin";
+        let (outcome, calls) = eval_with(
+            sa_request("CREATE", Some(admin), None),
+            restricted(json!({})),
+            |_| panic!(),
+        );
+        assert_eq!(calls, 0);
+        let (message, code) = rejection(&outcome);
+        assert_eq!(code, 403);
+        assert!(
+            message.starts_with("ServiceAccount \"app\" in namespace \"team-a\": IAM role"),
+            "{message}"
+        );
+        let (outcome, _) = eval_with(
+            sa_request("CREATE", Some(ROLE), None),
+            restricted(json!({})),
+            |_| panic!(),
+        );
+        assert_eq!(outcome, Outcome::accept());
+        let (outcome, _) = eval_with(
+            sa_request("UPDATE", Some(admin), Some(ROLE)),
+            restricted(json!({})),
+            |_| panic!(),
+        );
+        rejection(&outcome);
+        let (outcome, _) = eval_with(
+            sa_request("UPDATE", Some(admin), Some(admin)),
+            restricted(json!({})),
+            |_| panic!(),
+        );
+        assert_eq!(
+            outcome,
+            Outcome::accept(),
+            "unchanged annotation: not a new violation"
+        );
+        let (outcome, _) = eval_with(
+            sa_request("CREATE", Some("s3 reader"), None),
+            restricted(json!({})),
+            |_| panic!(),
+        );
+        assert!(
+            rejection(&outcome)
+                .0
+                .contains("not a well-formed IAM role ARN")
+        );
+        let (outcome, _) = eval_with(
+            sa_request("CREATE", Some("s3 reader"), None),
+            json!({}),
+            |_| panic!(),
+        );
+        assert_eq!(
+            outcome.verdict,
+            Verdict::Accept,
+            "no restriction: a warning only"
+        );
+        assert_eq!(outcome.warnings.len(), 1);
+    }
+
+    fn deployment(template_spec: Value) -> KubernetesAdmissionRequest {
+        let mut req = request(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "team-a"},
+            "spec": {"template": {"metadata": {"labels": {"app": "web"}}, "spec": template_spec}}}));
+        req.kind =
+            serde_json::from_value(json!({"group": "apps", "version": "v1", "kind": "Deployment"}))
+                .unwrap();
+        req
+    }
+
+    #[test]
+    fn workload_templates_are_checked_but_never_mutated() {
+        let spec = json!({"serviceAccountName": "app", "containers": [{"name": "c"}]});
+        let (outcome, _) = eval_with(
+            deployment(spec.clone()),
+            restricted(json!({})),
+            with_role("arn:aws:iam::111122223333:role/admin"),
+        );
+        let (message, _) = rejection(&outcome);
+        assert!(
+            message.starts_with(
+                "Deployment \"web\" in namespace \"team-a\" (Pod template, ServiceAccount \"app\")"
+            ),
+            "{message}"
+        );
+        let (outcome, _) = eval_with(deployment(spec), restricted(json!({})), with_role(ROLE));
+        assert_eq!(
+            outcome,
+            Outcome::accept(),
+            "allowed: accepted, never mutated"
+        );
+        let (outcome, calls) = eval_with(
+            deployment(json!({"containers": []})),
+            json!({}),
+            |_| panic!(),
+        );
+        assert_eq!(
+            (outcome, calls),
+            (Outcome::accept(), 0),
+            "no restriction: nothing to do"
+        );
+    }
+
+    #[test]
+    fn cron_job_template_path_is_used() {
+        let mut req = request(
+            json!({"metadata": {"name": "nightly", "namespace": "team-a"},
+            "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "c",
+                "env": [{"name": "AWS_ROLE_ARN", "value": "arn:aws:iam::111122223333:role/admin"}]}]}}}}}}),
+        );
+        req.kind =
+            serde_json::from_value(json!({"group": "batch", "version": "v1", "kind": "CronJob"}))
+                .unwrap();
+        let (outcome, _) = eval_with(req, restricted(json!({})), |_| Ok(sa(json!({}))));
+        let (message, _) = rejection(&outcome);
+        assert!(message.contains("CronJob \"nightly\""), "{message}");
+        assert!(message.contains("ServiceAccount \"default\""), "{message}");
     }
 
     #[test]

@@ -11,7 +11,10 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleArn {
     full: String,
-    partition_end: usize,
+    partition: String,
+    account: String,
+    /// Everything after `role/`: the optional path and the name.
+    path_and_name: String,
 }
 
 /// Partition and account used to turn a bare role name into an ARN
@@ -51,7 +54,9 @@ impl RoleArn {
         check_role_path_and_name(path_and_name)?;
         Ok(RoleArn {
             full: value.to_owned(),
-            partition_end: "arn:".len() + partition.len(),
+            partition: partition.to_owned(),
+            account: account.to_owned(),
+            path_and_name: path_and_name.to_owned(),
         })
     }
 
@@ -71,7 +76,16 @@ impl RoleArn {
     }
 
     pub fn partition(&self) -> &str {
-        self.full.get(4..self.partition_end).unwrap_or("")
+        &self.partition
+    }
+
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
+    /// What follows `role/`: `path/to/name` or just `name`.
+    pub fn path_and_name(&self) -> &str {
+        &self.path_and_name
     }
 }
 
@@ -114,13 +128,15 @@ pub fn check_account(account: &str) -> Result<(), String> {
     }
 }
 
+/// Characters IAM allows in role paths and names (upstream's `[\w+=,.@/-]`).
+pub fn is_role_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_+=,.@/-".contains(c)
+}
+
 /// `<path><name>` after `role/`: upstream's character set `[\w+=,.@/-]`,
 /// a non-empty name of at most 64 characters after the last `/`.
 fn check_role_path_and_name(path_and_name: &str) -> Result<(), String> {
-    if let Some(bad) = path_and_name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || "_+=,.@/-".contains(*c)))
-    {
+    if let Some(bad) = path_and_name.chars().find(|c| !is_role_char(*c)) {
         return Err(format!("the role name contains {bad:?}"));
     }
     let (path, name) = match path_and_name.rsplit_once('/') {
@@ -158,12 +174,10 @@ mod tests {
             let parsed = RoleArn::parse(arn).unwrap();
             assert_eq!(parsed.as_str(), arn);
         }
-        assert_eq!(
-            RoleArn::parse("arn:aws-us-gov:iam::111122223333:role/x")
-                .unwrap()
-                .partition(),
-            "aws-us-gov"
-        );
+        let parsed = RoleArn::parse("arn:aws-us-gov:iam::111122223333:role/team/x").unwrap();
+        assert_eq!(parsed.partition(), "aws-us-gov");
+        assert_eq!(parsed.account(), "111122223333");
+        assert_eq!(parsed.path_and_name(), "team/x");
     }
 
     #[test]

@@ -34,6 +34,51 @@ pub enum RoleSource {
     Mapping { key: String },
     /// The `roleArn` of a `podIdentity.associations` entry.
     PodIdentityAssociation,
+    /// A literal `AWS_ROLE_ARN` in a container's `env`.
+    Env { container: ContainerRef },
+}
+
+/// Which kind of container, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerKind {
+    Init,
+    Regular,
+    Ephemeral,
+}
+
+impl ContainerKind {
+    /// The PodSpec field holding containers of this kind.
+    pub fn field(self) -> &'static str {
+        match self {
+            ContainerKind::Init => "initContainers",
+            ContainerKind::Regular => "containers",
+            ContainerKind::Ephemeral => "ephemeralContainers",
+        }
+    }
+
+    pub const ALL: [ContainerKind; 3] = [
+        ContainerKind::Init,
+        ContainerKind::Regular,
+        ContainerKind::Ephemeral,
+    ];
+}
+
+/// A container, named for messages: `init container "setup"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerRef {
+    pub kind: ContainerKind,
+    pub name: String,
+}
+
+impl fmt::Display for ContainerRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            ContainerKind::Init => "init container",
+            ContainerKind::Regular => "container",
+            ContainerKind::Ephemeral => "ephemeral container",
+        };
+        write!(f, "{kind} {:?}", self.name)
+    }
 }
 
 impl fmt::Display for RoleSource {
@@ -42,6 +87,7 @@ impl fmt::Display for RoleSource {
             RoleSource::Annotation { key } => write!(f, "ServiceAccount annotation {key}"),
             RoleSource::Mapping { key } => write!(f, "serviceAccountMappings entry {key:?}"),
             RoleSource::PodIdentityAssociation => f.write_str("podIdentity association"),
+            RoleSource::Env { container } => write!(f, "env AWS_ROLE_ARN of {container}"),
         }
     }
 }
@@ -57,7 +103,8 @@ pub struct Role {
 }
 
 impl Role {
-    fn new(raw: &str, settings: &Settings, source: RoleSource) -> Role {
+    /// A role value as written, composed under `composeRoleArn`, parsed.
+    pub fn new(raw: &str, settings: &Settings, source: RoleSource) -> Role {
         let value = arn::compose_role_arn(raw, settings.compose_role_arn.as_ref())
             .unwrap_or_else(|| raw.to_owned());
         let arn = RoleArn::parse(&value);
@@ -162,6 +209,55 @@ pub fn resolve(
         regional_sts: mapping_sts(settings, mapping),
         expiration: pod_expiration.unwrap_or_else(|| mapping_expiration(settings, mapping)),
     })
+}
+
+/// Every role the ServiceAccount brings, for the allow-list: its
+/// annotation (else its mapping), and the role of a Pod Identity association
+/// that covers it. Unlike injection, a Pod Identity association does not
+/// hide the annotation: a tenant-written role is checked wherever it appears.
+pub fn roles_for(
+    settings: &Settings,
+    namespace: &str,
+    service_account_name: &str,
+    service_account: ServiceAccount<'_>,
+) -> Vec<Role> {
+    let keys = &settings.keys;
+    let mut roles = Vec::new();
+    let annotation = match service_account {
+        ServiceAccount::Found(annotations) => {
+            map_str(annotations, &keys.role_arn).filter(|r| !r.is_empty())
+        }
+        ServiceAccount::Missing => None,
+    };
+    match annotation {
+        Some(raw) => roles.push(Role::new(
+            raw,
+            settings,
+            RoleSource::Annotation {
+                key: keys.role_arn.clone(),
+            },
+        )),
+        None => {
+            if let Some((key, mapping)) = settings.mapping_for(namespace, service_account_name) {
+                roles.push(Role::parsed(
+                    mapping.role_arn.clone(),
+                    RoleSource::Mapping { key },
+                ));
+            }
+        }
+    }
+    if let Some(arn) = settings
+        .pod_identity_for(namespace, service_account_name)
+        .and_then(|pi| {
+            pi.associations
+                .get(&(namespace.to_owned(), service_account_name.to_owned()))
+        })
+        .cloned()
+        .flatten()
+    {
+        roles.push(Role::parsed(arn, RoleSource::PodIdentityAssociation));
+    }
+    roles
 }
 
 /// Upstream `GetCommonConfigurations` (`cache.go:159-166`): the STS flag and

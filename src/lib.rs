@@ -16,8 +16,10 @@
 )]
 
 pub mod admission;
+pub mod allowlist;
 pub mod arn;
 pub mod constants;
+pub mod glob;
 pub mod gocompat;
 pub mod identity;
 pub mod json;
@@ -26,6 +28,7 @@ pub mod mutation;
 pub mod names;
 pub mod pod;
 pub mod settings;
+pub mod usage;
 
 use kubewarden_policy_sdk::host_capabilities::kubernetes::{GetResourceRequest, get_resource};
 use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;

@@ -3,10 +3,11 @@
 //!
 //! Every default equals the webhook flag it replaces (see `constants`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::allowlist::AllowedRoles;
 use crate::arn::{self, ComposeRoleArn, RoleArn};
 use crate::constants::*;
 use crate::names;
@@ -27,6 +28,9 @@ pub struct RawSettings {
     pub pod_identity: Option<RawPodIdentity>,
     pub service_account_lookup_failure: Option<LookupFailure>,
     pub inject: Option<bool>,
+    pub allowed_roles: Option<BTreeMap<String, Vec<String>>>,
+    pub enforcement: Option<Enforcement>,
+    pub sts_audiences: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
@@ -79,6 +83,27 @@ pub enum LookupFailure {
     #[default]
     Reject,
     Accept,
+}
+
+/// What a violation of `allowedRoles` does.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Enforcement {
+    /// Reject the request (403) with every violation.
+    #[default]
+    Deny,
+    /// Admit it with one admission warning per violation (for rollout).
+    Warn,
+}
+
+/// The allow-list and how to apply it; present only when `allowedRoles` is set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Restriction {
+    pub allowed: AllowedRoles,
+    pub enforcement: Enforcement,
+    /// Token audiences that STS accepts: `tokenAudience`,
+    /// `sts.amazonaws.com` and `stsAudiences`.
+    pub sts_audiences: BTreeSet<String>,
 }
 
 /// Annotation keys derived from `annotationPrefix`, built once.
@@ -146,6 +171,8 @@ pub struct Settings {
     pub pod_identity: Option<PodIdentity>,
     pub lookup_failure: LookupFailure,
     pub inject: bool,
+    /// `None` without `allowedRoles`: injection only, no role restriction.
+    pub restriction: Option<Restriction>,
 }
 
 /// Parses and validates a settings document (JSON). The error names every
@@ -315,6 +342,36 @@ impl Settings {
             }
         });
 
+        let mut sts_audiences: BTreeSet<String> =
+            [token_audience.clone(), DEFAULT_TOKEN_AUDIENCE.to_owned()].into();
+        for (i, audience) in raw
+            .sts_audiences
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
+            if audience.is_empty() {
+                check(&format!("stsAudiences[{i}]"), Err("it is empty".to_owned()));
+            } else {
+                check(&format!("stsAudiences[{i}]"), check_env_value(&audience));
+            }
+            sts_audiences.insert(audience);
+        }
+        sts_audiences.remove("");
+        let allowed = match raw.allowed_roles.as_ref().map(AllowedRoles::parse) {
+            Some(Ok(allowed)) => Some(allowed),
+            Some(Err(problems)) => {
+                errors.extend(problems);
+                None
+            }
+            None => None,
+        };
+        let restriction = allowed.map(|allowed| Restriction {
+            allowed,
+            enforcement: raw.enforcement.unwrap_or_default(),
+            sts_audiences,
+        });
+
         if errors.is_empty() {
             Ok(Settings {
                 keys: AnnotationKeys::new(&prefix),
@@ -328,6 +385,7 @@ impl Settings {
                 pod_identity,
                 lookup_failure: raw.service_account_lookup_failure.unwrap_or_default(),
                 inject: raw.inject.unwrap_or(true),
+                restriction,
             })
         } else {
             Err(errors)
@@ -786,6 +844,25 @@ mod tests {
                 "{doc}: expected reason {reason:?} in {err}"
             );
         }
+    }
+
+    #[test]
+    fn restriction_is_built_only_from_allowed_roles() {
+        assert!(parse(&json!({})).unwrap().restriction.is_none());
+        let s = parse(
+            &json!({"allowedRoles": {}, "tokenAudience": "custom", "stsAudiences": ["other"]}),
+        )
+        .unwrap();
+        let r = s.restriction.unwrap();
+        assert_eq!(r.enforcement, Enforcement::Deny);
+        assert_eq!(
+            r.sts_audiences,
+            ["custom", "other", "sts.amazonaws.com"]
+                .map(String::from)
+                .into()
+        );
+        let s = parse(&json!({"allowedRoles": {"*": []}, "enforcement": "warn"})).unwrap();
+        assert_eq!(s.restriction.unwrap().enforcement, Enforcement::Warn);
     }
 
     #[test]

@@ -1,0 +1,577 @@
+//! The namespace-to-role allow-list (`allowedRoles`).
+//!
+//! Keys are namespace names or globs; every key that matches a namespace
+//! contributes its patterns. Patterns are IAM role ARNs in which `*` and `?`
+//! never match `:`, so no pattern can widen a partition or an account by
+//! accident, and `{namespace}` stands for the namespace being checked.
+
+use std::collections::BTreeMap;
+
+use crate::arn::{self, RoleArn};
+use crate::glob::Glob;
+use crate::identity::{Role, RoleSource};
+use crate::names;
+use crate::usage::{PodUsage, StsToken, Unverifiable};
+
+/// A compiled role pattern: `arn:<partition>:iam::<account>:role/<path-and-name>`,
+/// each part a glob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolePattern {
+    raw: String,
+    partition: Glob,
+    account: Glob,
+    path_and_name: Glob,
+}
+
+impl RolePattern {
+    pub fn parse(raw: &str) -> Result<RolePattern, String> {
+        let parts: Vec<&str> = raw.split(':').collect();
+        let [arn_prefix, partition, service, region, account, resource] = parts.as_slice() else {
+            return Err(format!(
+                "{raw:?} is not an IAM role ARN pattern: expected arn:<partition>:iam::<account>:role/<name>"
+            ));
+        };
+        if *arn_prefix != "arn" {
+            return Err(format!("{raw:?} does not start with \"arn:\""));
+        }
+        if *service != "iam" || !region.is_empty() {
+            return Err(format!(
+                "{raw:?}: the service must be exactly \"iam\" with an empty region"
+            ));
+        }
+        let partition =
+            Glob::compile(partition, false).map_err(|e| format!("{raw:?}: partition {e}"))?;
+        if partition.has_wildcards() {
+            if let Some(c) = partition
+                .literal_chars()
+                .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+            {
+                return Err(format!("{raw:?}: partition contains {c:?}"));
+            }
+        } else {
+            arn::check_partition(&partition.render("")).map_err(|e| format!("{raw:?}: {e}"))?;
+        }
+        let account = Glob::compile(account, false).map_err(|e| format!("{raw:?}: account {e}"))?;
+        if let Some(c) = account.literal_chars().find(|c| !c.is_ascii_digit()) {
+            return Err(format!("{raw:?}: account contains {c:?}, not a digit"));
+        }
+        match account.fixed_length() {
+            (12, false) => {}
+            (n, true) if n <= 12 => {}
+            _ => return Err(format!("{raw:?}: account is not 12 digits")),
+        }
+        let path_and_name = resource
+            .strip_prefix("role/")
+            .ok_or_else(|| format!("{raw:?}: the resource must start with \"role/\""))?;
+        let path_and_name =
+            Glob::compile(path_and_name, true).map_err(|e| format!("{raw:?}: role name {e}"))?;
+        if let Some(c) = path_and_name
+            .literal_chars()
+            .find(|c| !arn::is_role_char(*c))
+        {
+            return Err(format!("{raw:?}: role name contains {c:?}"));
+        }
+        if path_and_name.render("ns").is_empty() {
+            return Err(format!("{raw:?}: the role name is empty"));
+        }
+        Ok(RolePattern {
+            raw: raw.to_owned(),
+            partition,
+            account,
+            path_and_name,
+        })
+    }
+
+    pub fn matches(&self, role: &RoleArn, namespace: &str) -> bool {
+        self.partition.matches(role.partition(), namespace)
+            && self.account.matches(role.account(), namespace)
+            && self.path_and_name.matches(role.path_and_name(), namespace)
+    }
+
+    /// The pattern as it applies in `namespace`.
+    pub fn render(&self, namespace: &str) -> String {
+        format!(
+            "arn:{}:iam::{}:role/{}",
+            self.partition.render(namespace),
+            self.account.render(namespace),
+            self.path_and_name.render(namespace)
+        )
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    key: Glob,
+    patterns: Vec<RolePattern>,
+}
+
+/// The compiled `allowedRoles` map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedRoles {
+    entries: Vec<Entry>,
+}
+
+impl AllowedRoles {
+    /// Compiles the settings map; errors name the key and the pattern.
+    pub fn parse(map: &BTreeMap<String, Vec<String>>) -> Result<AllowedRoles, Vec<String>> {
+        let mut errors = Vec::new();
+        let mut entries = Vec::new();
+        for (key, patterns) in map {
+            let field = format!("allowedRoles[{key:?}]");
+            let glob = match check_namespace_key(key).and_then(|()| Glob::compile(key, false)) {
+                Ok(g) => g,
+                Err(e) => {
+                    errors.push(format!("{field}: namespace key {e}"));
+                    continue;
+                }
+            };
+            let mut compiled = Vec::new();
+            for (i, p) in patterns.iter().enumerate() {
+                match RolePattern::parse(p) {
+                    Ok(rp) => compiled.push(rp),
+                    Err(e) => errors.push(format!("{field}[{i}]: {e}")),
+                }
+            }
+            entries.push(Entry {
+                key: glob,
+                patterns: compiled,
+            });
+        }
+        if errors.is_empty() {
+            Ok(AllowedRoles { entries })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// What `namespace` may use: the union of every matching key's patterns.
+    /// Built once per evaluation.
+    pub fn for_namespace<'a>(&'a self, namespace: &'a str) -> NamespaceAllowance<'a> {
+        let patterns = self
+            .entries
+            .iter()
+            .filter(|e| e.key.matches(namespace, ""))
+            .flat_map(|e| e.patterns.iter())
+            .collect();
+        NamespaceAllowance {
+            namespace,
+            patterns,
+        }
+    }
+}
+
+/// Namespace keys are names, or globs over name characters.
+fn check_namespace_key(key: &str) -> Result<(), String> {
+    if key.contains(['*', '?']) {
+        match key
+            .chars()
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || "-*?".contains(*c)))
+        {
+            Some(c) => Err(format!("{key:?} contains {c:?}")),
+            None => Ok(()),
+        }
+    } else {
+        names::check_dns_label(key)
+    }
+}
+
+/// The patterns one namespace may use.
+#[derive(Debug, Clone)]
+pub struct NamespaceAllowance<'a> {
+    namespace: &'a str,
+    patterns: Vec<&'a RolePattern>,
+}
+
+impl NamespaceAllowance<'_> {
+    pub fn allows(&self, role: &RoleArn) -> bool {
+        self.patterns
+            .iter()
+            .any(|p| p.matches(role, self.namespace))
+    }
+
+    /// For messages: the patterns as they apply here, or that there are none.
+    pub fn describe(&self) -> String {
+        if self.patterns.is_empty() {
+            format!("no roles are allowed in namespace {:?}", self.namespace)
+        } else {
+            let list: Vec<String> = self
+                .patterns
+                .iter()
+                .map(|p| p.render(self.namespace))
+                .collect();
+            format!(
+                "namespace {:?} allows only {}",
+                self.namespace,
+                list.join(", ")
+            )
+        }
+    }
+}
+
+/// One way an object breaks the allow-list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Violation {
+    NotAllowed {
+        role: String,
+        source: RoleSource,
+    },
+    Malformed {
+        value: String,
+        source: RoleSource,
+        reason: String,
+    },
+    Unverifiable(Unverifiable),
+    /// An STS-audience token with no role to go with it: the Pod could
+    /// assume any role whose trust policy accepts its ServiceAccount.
+    UnclaimedToken(StsToken),
+}
+
+impl Violation {
+    /// The message, prefixed with the object it is about.
+    pub fn render(&self, subject: &str, allowance: &NamespaceAllowance<'_>) -> String {
+        match self {
+            Violation::NotAllowed { role, source } => {
+                format!(
+                    "{subject}: IAM role {role:?} ({source}) is not allowed: {}",
+                    allowance.describe()
+                )
+            }
+            Violation::Malformed {
+                value,
+                source,
+                reason,
+            } => format!(
+                "{subject}: {source} {value:?} is not a well-formed IAM role ARN ({reason}), so it cannot be checked against allowedRoles"
+            ),
+            Violation::Unverifiable(Unverifiable::ValueFrom { container, from }) => format!(
+                "{subject}: AWS_ROLE_ARN of {container} comes from {from}, which the policy cannot read, \
+                 so its role cannot be checked against allowedRoles ({}); set it as a literal value",
+                allowance.describe()
+            ),
+            Violation::Unverifiable(Unverifiable::EnvFrom {
+                container,
+                from,
+                volume,
+            }) => format!(
+                "{subject}: {container} mounts STS token volume {volume:?} and takes env from {from}, \
+                 which could set AWS_ROLE_ARN to a role the policy cannot check ({}); \
+                 set AWS_ROLE_ARN as a literal value in its env",
+                allowance.describe()
+            ),
+            Violation::UnclaimedToken(StsToken { volume, audience }) => format!(
+                "{subject}: projected token volume {volume:?} has STS audience {audience:?} but the Pod \
+                 uses no role, so it could assume any role that trusts its ServiceAccount ({}); \
+                 set AWS_ROLE_ARN to an allowed role",
+                allowance.describe()
+            ),
+        }
+    }
+}
+
+/// Checks the roles an object uses against what its namespace allows.
+/// `roles` are the ServiceAccount's first, then the literal env roles; a
+/// value already judged is not reported twice (the injected `AWS_ROLE_ARN`
+/// repeats the ServiceAccount's role in every container).
+pub fn check(
+    allowance: &NamespaceAllowance<'_>,
+    roles: &[&Role],
+    usage: &PodUsage,
+) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    for (i, role) in roles.iter().enumerate() {
+        if roles
+            .iter()
+            .take(i)
+            .any(|earlier| earlier.value == role.value)
+        {
+            continue;
+        }
+        match &role.arn {
+            Ok(arn) if allowance.allows(arn) => {}
+            Ok(_) => violations.push(Violation::NotAllowed {
+                role: role.value.clone(),
+                source: role.source.clone(),
+            }),
+            Err(reason) => violations.push(Violation::Malformed {
+                value: role.value.clone(),
+                source: role.source.clone(),
+                reason: reason.clone(),
+            }),
+        }
+    }
+    violations.extend(
+        usage
+            .unverifiable
+            .iter()
+            .cloned()
+            .map(Violation::Unverifiable),
+    );
+    // A token with no role at all: any role trusting the ServiceAccount is
+    // reachable. (With roles, each is judged above.)
+    if roles.is_empty() {
+        violations.extend(
+            usage
+                .sts_tokens
+                .iter()
+                .cloned()
+                .map(Violation::UnclaimedToken),
+        );
+    }
+    violations
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role(s: &str) -> RoleArn {
+        RoleArn::parse(s).unwrap()
+    }
+
+    fn allowed(map: &[(&str, &[&str])]) -> AllowedRoles {
+        let map = map
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.iter().map(|p| p.to_string()).collect()))
+            .collect();
+        AllowedRoles::parse(&map).unwrap()
+    }
+
+    fn pattern_matches(pattern: &str, arn: &str, namespace: &str) -> bool {
+        RolePattern::parse(pattern)
+            .unwrap()
+            .matches(&role(arn), namespace)
+    }
+
+    #[test]
+    fn star_never_crosses_a_colon_but_crosses_slashes() {
+        let p = "arn:aws:iam::111122223333:role/payments-*";
+        assert!(pattern_matches(
+            p,
+            "arn:aws:iam::111122223333:role/payments-api",
+            "x"
+        ));
+        assert!(pattern_matches(
+            p,
+            "arn:aws:iam::111122223333:role/payments-",
+            "x"
+        ));
+        assert!(
+            pattern_matches(p, "arn:aws:iam::111122223333:role/payments-a/b", "x"),
+            "* spans '/', as in IAM policy ARNs"
+        );
+        assert!(!pattern_matches(
+            p,
+            "arn:aws:iam::999988887777:role/payments-api",
+            "x"
+        ));
+        assert!(!pattern_matches(
+            p,
+            "arn:aws-cn:iam::111122223333:role/payments-api",
+            "x"
+        ));
+        // A * in the resource can never reach into another account.
+        let wide = "arn:aws:iam::111122223333:role/*";
+        assert!(!pattern_matches(
+            wide,
+            "arn:aws:iam::999988887777:role/x",
+            "x"
+        ));
+    }
+
+    #[test]
+    fn wildcards_in_account_and_partition_are_explicit() {
+        assert!(pattern_matches(
+            "arn:aws:iam::*:role/reader",
+            "arn:aws:iam::999988887777:role/reader",
+            "x"
+        ));
+        assert!(pattern_matches(
+            "arn:aws*:iam::111122223333:role/r",
+            "arn:aws-us-gov:iam::111122223333:role/r",
+            "x"
+        ));
+        assert!(pattern_matches(
+            "arn:aws:iam::1111????3333:role/r",
+            "arn:aws:iam::111122223333:role/r",
+            "x"
+        ));
+        assert!(!pattern_matches(
+            "arn:aws:iam::1111????3333:role/r",
+            "arn:aws:iam::111122224444:role/r",
+            "x"
+        ));
+    }
+
+    #[test]
+    fn partitions_cn_and_gov_are_distinct() {
+        let cn = "arn:aws-cn:iam::111122223333:role/app";
+        let gov = "arn:aws-us-gov:iam::111122223333:role/app";
+        assert!(pattern_matches(cn, cn, "x"));
+        assert!(!pattern_matches(cn, gov, "x"));
+        assert!(pattern_matches(gov, gov, "x"));
+        assert!(!pattern_matches(
+            "arn:aws:iam::111122223333:role/app",
+            cn,
+            "x"
+        ));
+    }
+
+    #[test]
+    fn namespace_placeholder_expands_to_the_object_namespace() {
+        let p = "arn:aws:iam::111122223333:role/{namespace}/*";
+        assert!(pattern_matches(
+            p,
+            "arn:aws:iam::111122223333:role/team-a/app",
+            "team-a"
+        ));
+        assert!(!pattern_matches(
+            p,
+            "arn:aws:iam::111122223333:role/team-b/app",
+            "team-a"
+        ));
+        assert_eq!(
+            RolePattern::parse(p).unwrap().render("team-a"),
+            "arn:aws:iam::111122223333:role/team-a/*"
+        );
+    }
+
+    #[test]
+    fn question_mark_is_one_character_never_a_colon() {
+        let p = "arn:aws:iam::111122223333:role/app-?";
+        assert!(pattern_matches(
+            p,
+            "arn:aws:iam::111122223333:role/app-1",
+            "x"
+        ));
+        assert!(!pattern_matches(
+            p,
+            "arn:aws:iam::111122223333:role/app-12",
+            "x"
+        ));
+        assert!(!pattern_matches(
+            p,
+            "arn:aws:iam::111122223333:role/app-",
+            "x"
+        ));
+    }
+
+    #[test]
+    fn keys_are_a_union_and_unmatched_namespaces_get_nothing() {
+        let a = allowed(&[
+            ("payments", &["arn:aws:iam::111122223333:role/payments-*"]),
+            ("team-*", &["arn:aws:iam::111122223333:role/{namespace}/*"]),
+            ("*", &["arn:aws:iam::111122223333:role/shared-read-only"]),
+        ]);
+        let shared = role("arn:aws:iam::111122223333:role/shared-read-only");
+        let payments = role("arn:aws:iam::111122223333:role/payments-api");
+        let team = role("arn:aws:iam::111122223333:role/team-x/app");
+        let p = a.for_namespace("payments");
+        assert!(p.allows(&payments) && p.allows(&shared) && !p.allows(&team));
+        let t = a.for_namespace("team-x");
+        assert!(t.allows(&team) && t.allows(&shared) && !t.allows(&payments));
+        assert!(!a.for_namespace("team-y").allows(&team));
+
+        let strict = allowed(&[("payments", &["arn:aws:iam::111122223333:role/payments-*"])]);
+        let other = strict.for_namespace("default");
+        assert!(!other.allows(&payments));
+        assert_eq!(
+            other.describe(),
+            "no roles are allowed in namespace \"default\""
+        );
+        assert_eq!(
+            strict.for_namespace("payments").describe(),
+            "namespace \"payments\" allows only arn:aws:iam::111122223333:role/payments-*"
+        );
+    }
+
+    #[test]
+    fn question_mark_namespace_keys() {
+        let a = allowed(&[("team-?", &["arn:aws:iam::111122223333:role/x"])]);
+        let x = role("arn:aws:iam::111122223333:role/x");
+        assert!(a.for_namespace("team-a").allows(&x));
+        assert!(!a.for_namespace("team-ab").allows(&x));
+    }
+
+    #[test]
+    fn bad_patterns_and_keys_name_the_key_and_pattern() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("ns", "arn:aws:iam::1111:role/x", "account is not 12 digits"),
+            ("ns", "arn:aws:iam::11112222333x:role/x", "not a digit"),
+            (
+                "ns",
+                "arn:aws:s3:::bucket/*",
+                "service must be exactly \"iam\"",
+            ),
+            (
+                "ns",
+                "arn:aws:iam::111122223333:user/x",
+                "must start with \"role/\"",
+            ),
+            (
+                "ns",
+                "arn:aws:iam::111122223333:role/",
+                "role name is empty",
+            ),
+            (
+                "ns",
+                "arn:aws:iam::111122223333:role/a b",
+                "role name contains ' '",
+            ),
+            (
+                "ns",
+                "arn:aws:iam::111122223333:role/{team}",
+                "only placeholder",
+            ),
+            (
+                "ns",
+                "arn:gcp:iam::111122223333:role/x",
+                "not an AWS partition",
+            ),
+            (
+                "ns",
+                "arn:AWS*:iam::111122223333:role/x",
+                "partition contains 'A'",
+            ),
+            ("ns", "role/x", "not an IAM role ARN pattern"),
+            (
+                "ns",
+                "arn:aws:iam::111122223333:role/x:y",
+                "not an IAM role ARN pattern",
+            ),
+            (
+                "ns",
+                "arn:aws:iam::{namespace}:role/x",
+                "account \"{namespace}\" contains '{'",
+            ),
+            (
+                "Bad_NS",
+                "arn:aws:iam::111122223333:role/x",
+                "namespace key",
+            ),
+            (
+                "team_*",
+                "arn:aws:iam::111122223333:role/x",
+                "namespace key \"team_*\" contains '_'",
+            ),
+        ];
+        for (key, pattern, reason) in cases {
+            let map = [(key.to_string(), vec![pattern.to_string()])]
+                .into_iter()
+                .collect();
+            let errors = AllowedRoles::parse(&map).unwrap_err();
+            let joined = errors.join("; ");
+            assert!(
+                joined.contains(&format!("allowedRoles[{key:?}]")),
+                "{joined}"
+            );
+            assert!(
+                joined.contains(reason),
+                "{pattern}: expected {reason:?} in {joined}"
+            );
+        }
+    }
+}
