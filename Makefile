@@ -45,12 +45,34 @@ unit-tests:
 	$(CARGO) test $(CARGO_FLAGS) -p irsa-policy
 	$(CARGO) test $(CARGO_FLAGS) --release -p kwrun
 
+# The OCI round trip needs a registry: $(REGISTRY) (host:port on loopback),
+# which .ci/run starts. Without one that case is filtered out, as in
+# Kubewarden's release workflow, which runs no registry.
+REGISTRY ?=
+export REGISTRY
 .PHONY: e2e-tests
 e2e-tests: annotated-policy.wasm
-	bats e2e.bats
+	@if [ -z "$(REGISTRY)" ]; then echo "REGISTRY unset: the OCI push/pull round trip is not run"; fi
+	bats $(if $(REGISTRY),,--filter-tags '!registry') e2e.bats
+
+# Publish: make push OCI=registry://ghcr.io/you/policies/irsa-policy:v0.1.0
+OCI ?= registry://$(or $(REGISTRY),127.0.0.1:5000)/policies/irsa-policy:v$(shell sed -n 's,^version = "\(.*\)",\1,p' Cargo.toml)
+.PHONY: push
+push: annotated-policy.wasm
+	$(KWCTL) push annotated-policy.wasm $(OCI)
+
+artifacthub-pkg.yml: metadata.yml questions-ui.yml Cargo.toml $(if $(findstring kwrun,$(KWCTL)),$(KWRUN))
+	$(KWCTL) scaffold artifacthub --output artifacthub-pkg.yml
+
+# artifacthub-pkg.yml must be what `scaffold artifacthub` generates now.
+.PHONY: check-artifacthub
+check-artifacthub: $(KWRUN)
+	@created=$$(sed -n 's,^createdAt: ,,p' artifacthub-pkg.yml); \
+	$(KWRUN) scaffold artifacthub --created-at "$$created" | diff -u artifacthub-pkg.yml - \
+	  || { echo "artifacthub-pkg.yml is stale: run make artifacthub-pkg.yml"; exit 1; }
 
 .PHONY: test
-test: fmt lint unit-tests e2e-tests
+test: fmt lint unit-tests check-artifacthub e2e-tests
 
 # The newcomer's first command: a Pod whose ServiceAccount carries a role,
 # with a replay session standing in for the cluster. The patch is decoded.

@@ -276,3 +276,40 @@ ALLOWED_TEAM_A='namespace "team-a" allows only arn:aws:iam::111122223333:role/sh
   echo "denied $count routes"
   [ "$count" -ge 30 ]
 }
+
+# ---- OCI distribution (needs $REGISTRY, a registry on loopback) ----
+
+# bats test_tags=registry
+@test "OCI: push the annotated policy, pull it back by digest, and evaluate the pulled module" {
+  [ -n "$REGISTRY" ] || { echo "set REGISTRY=host:port (make test filters this case out without it)"; return 1; }
+  repo="e2e/irsa-policy"
+  run --separate-stderr "$KWCTL" push -o json "$POLICY" "registry://$REGISTRY/$repo:v0.0.0-e2e"
+  echo "push: ${output} ${stderr}"
+  [ "$status" -eq 0 ]
+  immutable="$(jq -r .immutable_ref <<<"$output")"
+  digest="${immutable#*@}"
+  [[ "$immutable" == "$REGISTRY/$repo@sha256:"* ]]
+
+  # The manifest kwctl writes: the digest is the manifest's, one wasm layer
+  # whose digest is the module's, the config blob "{}".
+  manifest="$(curl -fsS -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$REGISTRY/v2/$repo/manifests/$digest")"
+  [ "sha256:$(printf '%s' "$manifest" | sha256sum | cut -d' ' -f1)" = "$digest" ]
+  [ "$(jq -r '.config.mediaType' <<<"$manifest")" = "application/vnd.wasm.config.v1+json" ]
+  [ "$(jq -r '.config.digest' <<<"$manifest")" = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a" ]
+  [ "$(jq -r '.layers | length' <<<"$manifest")" = "1" ]
+  [ "$(jq -r '.layers[0].mediaType' <<<"$manifest")" = "application/vnd.wasm.content.layer.v1+wasm" ]
+  [ "$(jq -r '.layers[0].digest' <<<"$manifest")" = "sha256:$(sha256sum < "$POLICY" | cut -d' ' -f1)" ]
+  [ "$(jq -r '.annotations["io.kubewarden.policy.title"]' <<<"$manifest")" = "irsa-policy" ]
+  [ "$(jq -r '.annotations["io.kubewarden.policy.usage"]' <<<"$manifest")" = "null" ]
+
+  pulled="$BATS_TEST_TMPDIR/pulled.wasm"
+  run --separate-stderr "$KWCTL" pull --output-path "$pulled" "registry://$immutable"
+  echo "pull: ${output} ${stderr}"
+  [ "$status" -eq 0 ]
+  cmp "$pulled" "$POLICY"
+
+  POLICY="$pulled" evaluate pod_creation.json sa-with-role.yml
+  [ "$status" -eq 0 ]
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  patch | grep -q "$ROLE"
+}

@@ -11,6 +11,7 @@ use crate::arn::{self, RoleArn};
 use crate::glob::Glob;
 use crate::identity::{Role, RoleSource};
 use crate::names;
+use crate::settings::PatternList;
 use crate::usage::{PodUsage, StsToken, Unverifiable};
 
 /// A compiled role pattern: `arn:<partition>:iam::<account>:role/<path-and-name>`,
@@ -117,7 +118,7 @@ pub struct AllowedRoles {
 
 impl AllowedRoles {
     /// Compiles the settings map; errors name the key and the pattern.
-    pub fn parse(map: &BTreeMap<String, Vec<String>>) -> Result<AllowedRoles, Vec<String>> {
+    pub fn parse(map: &BTreeMap<String, PatternList>) -> Result<AllowedRoles, Vec<String>> {
         let mut errors = Vec::new();
         let mut entries = Vec::new();
         for (key, patterns) in map {
@@ -130,7 +131,7 @@ impl AllowedRoles {
                 }
             };
             let mut compiled = Vec::new();
-            for (i, p) in patterns.iter().enumerate() {
+            for (i, p) in patterns.0.iter().enumerate() {
                 match RolePattern::parse(p) {
                     Ok(rp) => compiled.push(rp),
                     Err(e) => errors.push(format!("{field}[{i}]: {e}")),
@@ -335,7 +336,12 @@ mod tests {
     fn allowed(map: &[(&str, &[&str])]) -> AllowedRoles {
         let map = map
             .iter()
-            .map(|(k, v)| (k.to_string(), v.iter().map(|p| p.to_string()).collect()))
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    PatternList(v.iter().map(|p| p.to_string()).collect()),
+                )
+            })
             .collect();
         AllowedRoles::parse(&map).unwrap()
     }
@@ -559,7 +565,7 @@ mod tests {
             ),
         ];
         for (key, pattern, reason) in cases {
-            let map = [(key.to_string(), vec![pattern.to_string()])]
+            let map = [(key.to_string(), PatternList(vec![pattern.to_string()]))]
                 .into_iter()
                 .collect();
             let errors = AllowedRoles::parse(&map).unwrap_err();

@@ -24,11 +24,11 @@ pub struct RawSettings {
     pub aws_default_region: Option<String>,
     pub sts_regional_endpoints: Option<bool>,
     pub compose_role_arn: Option<RawComposeRoleArn>,
-    pub service_account_mappings: Option<BTreeMap<String, RawMapping>>,
+    pub service_account_mappings: Option<BTreeMap<String, MappingEntry>>,
     pub pod_identity: Option<RawPodIdentity>,
     pub service_account_lookup_failure: Option<LookupFailure>,
     pub inject: Option<bool>,
-    pub allowed_roles: Option<BTreeMap<String, Vec<String>>>,
+    pub allowed_roles: Option<BTreeMap<String, PatternList>>,
     pub enforcement: Option<Enforcement>,
     pub sts_audiences: Option<Vec<String>>,
 }
@@ -40,7 +40,9 @@ pub struct RawComposeRoleArn {
     pub account_id: String,
 }
 
-/// One entry of upstream's `pod-identity-webhook` ConfigMap, given inline.
+/// One entry of upstream's `pod-identity-webhook` ConfigMap, given inline:
+/// an object, or just the role ARN as a string (what a key-value editor
+/// such as Rancher's settings UI produces).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RawMapping {
@@ -48,6 +50,73 @@ pub struct RawMapping {
     pub audience: Option<String>,
     pub sts_regional_endpoints: Option<bool>,
     pub token_expiration_seconds: Option<i64>,
+}
+
+/// `serviceAccountMappings` values: see [`RawMapping`].
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[serde(transparent)]
+pub struct MappingEntry(pub RawMapping);
+
+impl<'de> Deserialize<'de> for MappingEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MappingEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a role ARN, or an object with roleArn")
+            }
+            fn visit_str<E: serde::de::Error>(self, role: &str) -> Result<MappingEntry, E> {
+                Ok(MappingEntry(RawMapping {
+                    role_arn: role.to_owned(),
+                    ..RawMapping::default()
+                }))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<MappingEntry, A::Error> {
+                RawMapping::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(MappingEntry)
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
+}
+
+/// `allowedRoles` values: a list of patterns, or one string of
+/// whitespace-separated patterns (role ARNs never contain whitespace).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[serde(transparent)]
+pub struct PatternList(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for PatternList {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = PatternList;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a list of role ARN patterns, or one string of space-separated patterns",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, patterns: &str) -> Result<PatternList, E> {
+                Ok(PatternList(
+                    patterns.split_whitespace().map(str::to_owned).collect(),
+                ))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<PatternList, A::Error> {
+                let mut patterns = Vec::new();
+                while let Some(p) = seq.next_element::<String>()? {
+                    patterns.push(p);
+                }
+                Ok(PatternList(patterns))
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
 }
 
 /// EKS Pod Identity: upstream's `--container-credentials-*` flags plus the
@@ -244,7 +313,7 @@ impl Settings {
         });
 
         let mut mappings = BTreeMap::new();
-        for (key, m) in raw.service_account_mappings.unwrap_or_default() {
+        for (key, MappingEntry(m)) in raw.service_account_mappings.unwrap_or_default() {
             let field = format!("serviceAccountMappings[{key:?}]");
             let parsed_key = parse_mapping_key(&key);
             check(
@@ -619,6 +688,23 @@ mod tests {
         let (key, m) = s.mapping_for("x", "app").unwrap();
         assert_eq!(key, "*/app");
         assert_eq!(m.audience.as_deref(), Some(""));
+    }
+
+    #[test]
+    fn key_value_editor_shorthands() {
+        let s = parse(&json!({
+            "serviceAccountMappings": {"ns/sa": "arn:aws:iam::111122223333:role/x"},
+            "allowedRoles": {"ns": "arn:aws:iam::111122223333:role/a-*  arn:aws:iam::111122223333:role/b\n"},
+        }))
+        .unwrap();
+        assert_eq!(
+            s.mapping_for("ns", "sa").unwrap().1.role_arn.as_str(),
+            "arn:aws:iam::111122223333:role/x"
+        );
+        let allowed = s.restriction.unwrap().allowed;
+        let ns = allowed.for_namespace("ns");
+        assert!(ns.allows(&RoleArn::parse("arn:aws:iam::111122223333:role/a-1").unwrap()));
+        assert!(ns.allows(&RoleArn::parse("arn:aws:iam::111122223333:role/b").unwrap()));
     }
 
     #[test]

@@ -2,10 +2,12 @@
 //! kwctl cannot be installed. Same engine stack (wapc + wasmtime-provider),
 //! same flags, same output, so `e2e.bats` runs unchanged against either.
 
+mod artifacthub;
 mod evaluate;
 mod host;
 mod metadata;
 mod policy;
+mod registry;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -35,6 +37,55 @@ enum Command {
     Run(RunArgs),
     /// Embed metadata.yml (and the README) into a module, as `kwctl annotate`.
     Annotate(AnnotateArgs),
+    /// Push a policy to an OCI registry, as `kwctl push`.
+    Push(PushArgs),
+    /// Pull a policy from an OCI registry, as `kwctl pull`.
+    Pull(PullArgs),
+    /// Generate files, as `kwctl scaffold`.
+    #[command(subcommand)]
+    Scaffold(Scaffold),
+}
+
+#[derive(Args)]
+struct PushArgs {
+    /// Push a module that is not annotated.
+    #[arg(short = 'f', long = "force")]
+    force: bool,
+    /// `text` or `json` (`{"immutable_ref": ...}`).
+    #[arg(short = 'o', long = "output", default_value = "text")]
+    output: String,
+    /// The policy module.
+    policy: PathBuf,
+    /// Destination, e.g. `registry://127.0.0.1:5000/policies/irsa-policy:v0.1.0`.
+    uri: String,
+}
+
+#[derive(Args)]
+struct PullArgs {
+    /// Where to write the module; default: kwctl's store under ~/.cache/kubewarden.
+    #[arg(short = 'o', long = "output-path")]
+    output_path: Option<PathBuf>,
+    uri: String,
+}
+
+#[derive(Subcommand)]
+enum Scaffold {
+    /// Print artifacthub-pkg.yml, as `kwctl scaffold artifacthub`.
+    Artifacthub(ArtifacthubArgs),
+}
+
+#[derive(Args)]
+struct ArtifacthubArgs {
+    #[arg(short = 'm', long = "metadata-path", default_value = "metadata.yml")]
+    metadata_path: PathBuf,
+    /// Default: questions-ui.yml if it exists.
+    #[arg(short = 'q', long = "questions-path")]
+    questions_path: Option<PathBuf>,
+    #[arg(short = 'o', long = "output")]
+    output: Option<PathBuf>,
+    /// Fixed creation time (RFC 3339), for reproducible output.
+    #[arg(long = "created-at")]
+    created_at: Option<String>,
 }
 
 #[derive(Args)]
@@ -74,6 +125,9 @@ fn main() {
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Annotate(args) => annotate(args),
+        Command::Push(args) => push(args),
+        Command::Pull(args) => pull(args),
+        Command::Scaffold(Scaffold::Artifacthub(args)) => scaffold_artifacthub(args),
     };
     if let Err(e) = result {
         eprintln!("Error: {e:#}");
@@ -185,5 +239,65 @@ fn annotate(args: AnnotateArgs) -> Result<()> {
     let annotated = metadata::write_to_module(&policy.bytes, &metadata)?;
     std::fs::write(&args.output_path, annotated)
         .with_context(|| format!("cannot write {:?}", args.output_path))?;
+    Ok(())
+}
+
+fn push(args: PushArgs) -> Result<()> {
+    let wasm = std::fs::read(&args.policy)
+        .with_context(|| format!("Error reading wasm file {:?}", args.policy))?;
+    let immutable_ref = registry::push(&wasm, &args.uri, args.force)?;
+    match args.output.as_str() {
+        "json" => print!("{}", serde_json::json!({ "immutable_ref": immutable_ref })),
+        "text" => println!("Policy successfully pushed: {immutable_ref}"),
+        other => return Err(anyhow!("unknown output format {other:?}: use text or json")),
+    }
+    Ok(())
+}
+
+fn pull(args: PullArgs) -> Result<()> {
+    eprintln!("Pulling policy from {}", args.uri);
+    let (wasm, digest) = registry::pull(&args.uri)?;
+    let path = match args.output_path {
+        Some(p) => p,
+        None => registry::store_path(&args.uri)?,
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {parent:?}"))?;
+    }
+    std::fs::write(&path, wasm).with_context(|| format!("cannot write {path:?}"))?;
+    eprintln!(
+        "Successfully pulled policy from {} ({digest}) to {}",
+        args.uri,
+        path.display()
+    );
+    Ok(())
+}
+
+fn scaffold_artifacthub(args: ArtifacthubArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&args.metadata_path)
+        .with_context(|| format!("Error opening metadata file {:?}", args.metadata_path))?;
+    let metadata = Metadata::from_yaml(&text)?;
+    let questions_path = args.questions_path.or_else(|| {
+        [
+            "questions-ui.yml",
+            "questions-ui.yaml",
+            "questions.yml",
+            "questions.yaml",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+    });
+    let questions = questions_path
+        .map(|p| std::fs::read_to_string(&p).with_context(|| format!("cannot read {p:?}")))
+        .transpose()?;
+    let created_at = args.created_at.unwrap_or_else(artifacthub::now_rfc3339);
+    let package = artifacthub::render(&metadata, questions.as_deref(), &created_at)?;
+    match args.output {
+        Some(path) => {
+            std::fs::write(&path, package).with_context(|| format!("cannot write {path:?}"))?
+        }
+        None => print!("{package}"),
+    }
     Ok(())
 }
