@@ -18,9 +18,23 @@ KWRUN_SOURCES := $(shell find kwrun/src -name '*.rs') kwrun/Cargo.toml Cargo.loc
 .PHONY: all
 all: annotated-policy.wasm
 
+# wasm-opt (Debian: binaryen) shrinks the module further when installed;
+# without it policy.wasm is what cargo builds, as in Kubewarden's release
+# workflow.
+WASM_OPT ?= $(shell command -v wasm-opt 2>/dev/null)
+WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+  --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue
+
 policy.wasm: $(POLICY_SOURCES)
 	$(CARGO) build $(CARGO_FLAGS) --target wasm32-wasip1 --release -p irsa-policy
-	cp $(TARGET_DIR)/wasm32-wasip1/release/irsa_policy.wasm policy.wasm
+	@if [ -n "$(WASM_OPT)" ]; then \
+	  echo "$(WASM_OPT) $(WASM_OPT_FLAGS) -o policy.wasm"; \
+	  $(WASM_OPT) $(WASM_OPT_FLAGS) $(TARGET_DIR)/wasm32-wasip1/release/irsa_policy.wasm -o policy.wasm; \
+	else \
+	  echo "wasm-opt not found (Debian package binaryen): policy.wasm is not size-optimised"; \
+	  cp $(TARGET_DIR)/wasm32-wasip1/release/irsa_policy.wasm policy.wasm; \
+	fi
+	@echo "policy.wasm: $$(stat -c %s policy.wasm) bytes"
 
 $(KWRUN): $(KWRUN_SOURCES)
 	$(CARGO) build $(CARGO_FLAGS) --release -p kwrun
@@ -71,8 +85,13 @@ check-artifacthub: $(KWRUN)
 	$(KWRUN) scaffold artifacthub --created-at "$$created" | diff -u artifacthub-pkg.yml - \
 	  || { echo "artifacthub-pkg.yml is stale: run make artifacthub-pkg.yml"; exit 1; }
 
+# The bad-input matrix through the .wasm (needs kwrun's `call`).
+.PHONY: hardening-tests
+hardening-tests: annotated-policy.wasm $(KWRUN)
+	KWRUN=$(KWRUN) bats hardening.bats
+
 .PHONY: test
-test: fmt lint unit-tests check-artifacthub e2e-tests
+test: fmt lint unit-tests check-artifacthub e2e-tests hardening-tests
 
 # The newcomer's first command: a Pod whose ServiceAccount carries a role,
 # with a replay session standing in for the cluster. The patch is decoded.
@@ -83,6 +102,33 @@ run: annotated-policy.wasm
 	  --settings-path test_data/settings/region.yml \
 	  --replay-host-capabilities-interactions test_data/sessions/sa-with-role.yml \
 	  annotated-policy.wasm | jq '.patch |= (if . then (@base64d | fromjson) else . end)'
+
+# Fuzzing (cargo-fuzz on the nightly toolchain): each target runs for
+# FUZZ_SECONDS; .ci/run does a short pass.
+FUZZ_SECONDS ?= 300
+FUZZ_PARALLEL ?= 1
+export FUZZ_SECONDS FUZZ_PARALLEL
+.PHONY: fuzz
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	fuzz/run.sh
+
+# Benchmarks: the floor policy and ours on the same requests, alternating,
+# through kwrun (warm and cold); then criterion on the native core.
+BENCH_ITERATIONS ?= 300
+BENCH_COLD_ITERATIONS ?= 20
+FLOOR_WASM := $(TARGET_DIR)/wasm32-wasip1/release/floor_policy.wasm
+.PHONY: bench
+bench: annotated-policy.wasm $(KWRUN)
+	mkdir -p target
+	$(CARGO) build $(CARGO_FLAGS) --target wasm32-wasip1 --release -p floor-policy
+	python3 benches/make-cases.py $(TARGET_DIR)/bench
+	$(KWRUN) bench --floor $(FLOOR_WASM) --cases $(TARGET_DIR)/bench/cases.tsv \
+	  --iterations $(BENCH_ITERATIONS) --cold-iterations $(BENCH_COLD_ITERATIONS) \
+	  --output target/bench.tsv annotated-policy.wasm
+	@echo "policy.wasm: $$(stat -c %s policy.wasm) bytes; floor: $$(stat -c %s $(FLOOR_WASM)) bytes"
+	@echo "written: target/bench.tsv"
+	$(CARGO) bench $(CARGO_FLAGS) -p native-bench
 
 .PHONY: clean
 clean:

@@ -7,7 +7,7 @@
 //! - ServiceAccount CREATE/UPDATE: check its role annotation.
 //! - Workload CREATE/UPDATE: check the Pod template as a Pod; never mutate it.
 
-use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::allowlist::{self, NamespaceAllowance, Violation};
@@ -65,6 +65,31 @@ impl Outcome {
     }
 }
 
+/// The parts of an AdmissionRequest the policy reads. The rest (userInfo,
+/// options, requestKind, ...) is skipped without being built.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Request {
+    pub uid: String,
+    pub kind: Kind,
+    pub namespace: String,
+    pub operation: String,
+    #[serde(rename = "subResource", alias = "sub_resource")]
+    pub sub_resource: String,
+    pub object: Value,
+    #[serde(rename = "oldObject", alias = "old_object")]
+    pub old_object: Value,
+}
+
+/// `request.kind`: the object's group, version and kind.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Kind {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+}
+
 /// Where each workload kind keeps its Pod template.
 const WORKLOAD_TEMPLATES: [(&str, &str, &[&str]); 7] = [
     ("apps", "Deployment", &["spec", "template"]),
@@ -83,7 +108,7 @@ const WORKLOAD_TEMPLATES: [(&str, &str, &[&str]); 7] = [
 /// Evaluates one request. `request` is taken by value so the Pod can be
 /// mutated in place without a copy.
 pub fn evaluate(
-    request: KubernetesAdmissionRequest,
+    request: Request,
     settings: &Settings,
     get_resource: &mut GetResource<'_>,
 ) -> Outcome {
@@ -209,7 +234,7 @@ fn lookup_failed(
 
 /// Pod CREATE: inject, then check the Pod as it will be admitted.
 fn pod_create(
-    request: KubernetesAdmissionRequest,
+    request: Request,
     settings: &Settings,
     get_resource: &mut GetResource<'_>,
 ) -> Outcome {
@@ -251,6 +276,15 @@ fn pod_create(
         Ok(a) => a.cloned(),
         Err(e) => return bad(e),
     };
+    // Type errors are reported against the Pod as written, before the
+    // injection shifts list indices.
+    if let Some(restriction) = &settings.restriction {
+        let checked = spec_at(&object, &["spec"])
+            .and_then(|spec| usage::collect(spec, "spec", settings, &restriction.sts_audiences));
+        if let Err(e) = checked {
+            return bad(e);
+        }
+    }
 
     let mut mutated = false;
     if let (true, Some(sa)) = (settings.inject, sa_view) {
@@ -384,7 +418,7 @@ fn added(new: Vec<Violation>, old: &[Violation]) -> Vec<Violation> {
 /// Pod UPDATE, including the `ephemeralcontainers` subresource. The
 /// ServiceAccount cannot change on a Pod, so its roles were judged at
 /// creation; only env, mounts and volumes the update adds are checked.
-fn pod_update(request: KubernetesAdmissionRequest, settings: &Settings) -> Outcome {
+fn pod_update(request: Request, settings: &Settings) -> Outcome {
     let Some(restriction) = &settings.restriction else {
         return Outcome::accept();
     };
@@ -439,7 +473,7 @@ fn pod_update(request: KubernetesAdmissionRequest, settings: &Settings) -> Outco
 
 /// ServiceAccount CREATE/UPDATE: its role annotation must be well-formed
 /// and allowed in its namespace.
-fn service_account(request: KubernetesAdmissionRequest, settings: &Settings) -> Outcome {
+fn service_account(request: Request, settings: &Settings) -> Outcome {
     let object = &request.object;
     let sa_name = pod::display_name("ServiceAccount", object);
     let bad = |e: String| Outcome::reject(format!("{sa_name}: {e}"), CODE_BAD_REQUEST);
@@ -510,7 +544,7 @@ fn service_account(request: KubernetesAdmissionRequest, settings: &Settings) -> 
 /// create, injection included, so a bad role fails at `kubectl apply`
 /// rather than in ReplicaSet events. Templates are never mutated.
 fn workload(
-    request: KubernetesAdmissionRequest,
+    request: Request,
     template_path: &[&str],
     settings: &Settings,
     get_resource: &mut GetResource<'_>,
@@ -674,7 +708,7 @@ mod tests {
 
     const ROLE: &str = "arn:aws:iam::111122223333:role/s3-reader";
 
-    fn request(object: Value) -> KubernetesAdmissionRequest {
+    fn request(object: Value) -> Request {
         serde_json::from_value(json!({
             "uid": "req-1",
             "kind": {"group": "", "version": "v1", "kind": "Pod"},
@@ -698,7 +732,7 @@ mod tests {
 
     /// Evaluates with a host that answers every lookup with `answer`.
     fn eval_with(
-        req: KubernetesAdmissionRequest,
+        req: Request,
         settings: Value,
         answer: impl Fn(&GetResourceRequest) -> Result<Value, String>,
     ) -> (Outcome, usize) {
@@ -1123,11 +1157,7 @@ mod tests {
         assert_eq!(outcome, Outcome::accept());
     }
 
-    fn sa_request(
-        operation: &str,
-        role: Option<&str>,
-        old_role: Option<&str>,
-    ) -> KubernetesAdmissionRequest {
+    fn sa_request(operation: &str, role: Option<&str>, old_role: Option<&str>) -> Request {
         let object = |role: Option<&str>| {
             let mut o = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "app", "namespace": "team-a"}});
             if let Some(r) = role {
@@ -1204,7 +1234,7 @@ mod tests {
         assert_eq!(outcome.warnings.len(), 1);
     }
 
-    fn deployment(template_spec: Value) -> KubernetesAdmissionRequest {
+    fn deployment(template_spec: Value) -> Request {
         let mut req = request(json!({"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "web", "namespace": "team-a"},
             "spec": {"template": {"metadata": {"labels": {"app": "web"}}, "spec": template_spec}}}));

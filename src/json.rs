@@ -5,6 +5,69 @@
 
 use serde_json::{Map, Value};
 
+use std::fmt;
+
+/// A field path such as `spec.containers[2].env`, for error messages.
+/// Building one costs nothing; it is only turned into text when an error
+/// is reported (formatting paths eagerly dominated the cost of a check).
+#[derive(Clone, Copy)]
+pub struct FieldPath<'a> {
+    parent: Option<&'a FieldPath<'a>>,
+    step: Step<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Name(&'a str),
+    Index(usize),
+}
+
+impl<'a> FieldPath<'a> {
+    /// A path starting at `name` (which may itself be dotted: `spec.template`).
+    pub const fn root(name: &'a str) -> FieldPath<'a> {
+        FieldPath {
+            parent: None,
+            step: Step::Name(name),
+        }
+    }
+
+    pub fn field(&'a self, name: &'a str) -> FieldPath<'a> {
+        FieldPath {
+            parent: Some(self),
+            step: Step::Name(name),
+        }
+    }
+
+    pub fn index(&'a self, index: usize) -> FieldPath<'a> {
+        FieldPath {
+            parent: Some(self),
+            step: Step::Index(index),
+        }
+    }
+
+    /// Prefixes an error from a getter called on this path's value.
+    pub fn within(&self, error: String) -> String {
+        format!("{self}.{error}")
+    }
+}
+
+impl fmt::Display for FieldPath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(parent) = self.parent {
+            parent.fmt(f)?;
+            match self.step {
+                Step::Name(name) => write!(f, ".{name}"),
+                Step::Index(i) => write!(f, "[{i}]"),
+            }
+        } else {
+            match self.step {
+                Step::Name(name) => f.write_str(name),
+                Step::Index(i) => write!(f, "[{i}]"),
+            }
+        }
+    }
+}
+
 /// A JSON type mismatch at a dotted path, e.g. `spec.containers[2].env`.
 pub fn type_error(path: &str, expected: &str, found: &Value) -> String {
     let found = match found {
@@ -29,6 +92,31 @@ pub fn at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
         .filter(|v| !v.is_null())
 }
 
+/// The value at `path`, `None` if absent or `null`, an error naming the
+/// field if something on the way is not an object.
+pub fn lookup<'a>(value: &'a Value, path: &[&str]) -> Result<Option<&'a Value>, String> {
+    let mut current = value;
+    for (depth, key) in path.iter().enumerate() {
+        match current {
+            Value::Object(map) => match map.get(*key) {
+                Some(v) if !v.is_null() => current = v,
+                _ => return Ok(None),
+            },
+            Value::Null => return Ok(None),
+            other => {
+                let parent = path.get(..depth).map(dotted).unwrap_or_default();
+                let parent = if parent.is_empty() {
+                    "the object".to_owned()
+                } else {
+                    parent
+                };
+                return Err(type_error(&parent, "an object", other));
+            }
+        }
+    }
+    Ok(Some(current))
+}
+
 /// Joins a path for messages: `["spec", "volumes"]` -> `spec.volumes`.
 pub fn dotted(path: &[&str]) -> String {
     path.join(".")
@@ -48,7 +136,7 @@ pub fn object_at<'a>(
 
 /// The string at `path`, `None` if absent or null, an error for other types.
 pub fn str_at<'a>(value: &'a Value, path: &[&str]) -> Result<Option<&'a str>, String> {
-    match at(value, path) {
+    match lookup(value, path)? {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(other) => Err(type_error(&dotted(path), "a string", other)),
@@ -57,11 +145,24 @@ pub fn str_at<'a>(value: &'a Value, path: &[&str]) -> Result<Option<&'a str>, St
 
 /// The list at `path`, `None` if absent or null, an error for other types.
 pub fn array_at<'a>(value: &'a Value, path: &[&str]) -> Result<Option<&'a Vec<Value>>, String> {
-    match at(value, path) {
+    match lookup(value, path)? {
         None => Ok(None),
         Some(Value::Array(a)) => Ok(Some(a)),
         Some(other) => Err(type_error(&dotted(path), "a list", other)),
     }
+}
+
+/// The string `key` of a list item at `item_path` (e.g. `spec.volumes[0]`),
+/// checking that the item is an object first.
+pub fn item_str<'a>(
+    item: &'a Value,
+    item_path: &FieldPath<'_>,
+    key: &str,
+) -> Result<Option<&'a str>, String> {
+    if !item.is_object() {
+        return Err(type_error(&item_path.to_string(), "an object", item));
+    }
+    str_at(item, &[key]).map_err(|e| item_path.within(e))
 }
 
 /// A string-to-string map such as `metadata.annotations`, checked entry by
@@ -101,7 +202,18 @@ mod tests {
         assert_eq!(str_at(&v, &["spec", "a"]), Ok(Some("x")));
         assert_eq!(str_at(&v, &["spec", "missing"]), Ok(None));
         assert_eq!(str_at(&v, &["spec", "n"]), Ok(None));
-        assert_eq!(str_at(&v, &["spec", "a", "deeper"]), Ok(None));
+        assert_eq!(
+            str_at(&v, &["spec", "a", "deeper"]),
+            Err("spec.a must be an object, not a string".to_owned())
+        );
+        assert_eq!(
+            str_at(&json!({"metadata": "x"}), &["metadata", "name"]),
+            Err("metadata must be an object, not a string".to_owned())
+        );
+        assert_eq!(
+            str_at(&json!([1]), &["metadata"]),
+            Err("the object must be an object, not a list".to_owned())
+        );
         assert_eq!(
             str_at(&v, &["spec", "num"]),
             Err("spec.num must be a string, not a number".to_owned())
@@ -114,6 +226,38 @@ mod tests {
         assert_eq!(
             object_at(&v, &["spec", "list"]),
             Err("spec.list must be an object, not a list".to_owned())
+        );
+    }
+
+    #[test]
+    fn list_items_are_checked_before_their_fields() {
+        let v = FieldPath::root("v");
+        let p = v.index(0);
+        assert_eq!(item_str(&json!({"name": "x"}), &p, "name"), Ok(Some("x")));
+        assert_eq!(item_str(&json!({}), &p, "name"), Ok(None));
+        assert_eq!(
+            item_str(&json!(5), &p, "name"),
+            Err("v[0] must be an object, not a number".to_owned())
+        );
+        assert_eq!(
+            item_str(&json!({"name": 5}), &p, "name"),
+            Err("v[0].name must be a string, not a number".to_owned())
+        );
+    }
+
+    #[test]
+    fn field_paths_print_like_kubectl_explain() {
+        let spec = FieldPath::root("spec.template.spec");
+        let containers = spec.field("containers");
+        let second = containers.index(1);
+        let env = second.field("env");
+        assert_eq!(
+            env.index(3).to_string(),
+            "spec.template.spec.containers[1].env[3]"
+        );
+        assert_eq!(
+            second.within("name must be a string".into()),
+            "spec.template.spec.containers[1].name must be a string"
         );
     }
 

@@ -28,17 +28,26 @@ pub mod mutation;
 pub mod names;
 pub mod pod;
 pub mod settings;
+#[cfg(any(test, feature = "testgen"))]
+pub mod testgen;
 pub mod usage;
 
+#[cfg(test)]
+mod properties;
+
 use kubewarden_policy_sdk::host_capabilities::kubernetes::{GetResourceRequest, get_resource};
-use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
 use kubewarden_policy_sdk::response::ValidationResponse;
 use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use kubewarden_policy_sdk::wapc_guest::{self as guest, CallResult};
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use admission::{CODE_BAD_REQUEST, Outcome, Verdict};
+use settings::Settings;
 
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {
@@ -50,42 +59,76 @@ pub extern "C" fn wapc_init() {
     );
 }
 
-/// The `validate` payload. Settings default to `{}` if a host omits them.
+/// The `validate` payload. The settings stay raw JSON: they are the same
+/// bytes on every request, so their parsed form is kept between requests.
 #[derive(Deserialize)]
-struct Payload {
-    request: KubernetesAdmissionRequest,
-    #[serde(default)]
-    settings: Value,
+struct Payload<'a> {
+    request: admission::Request,
+    #[serde(default, borrow)]
+    settings: Option<&'a RawValue>,
 }
 
 fn validate(payload: &[u8]) -> CallResult {
     let outcome = evaluate_payload(payload, &mut host_get_resource);
-    Ok(serde_json::to_vec(&response(outcome))?)
+    // A mutated object is about as large as the request: size the buffer
+    // once instead of growing it step by step.
+    let mut answer = Vec::with_capacity(payload.len().saturating_add(4096));
+    serde_json::to_writer(&mut answer, &response(outcome))?;
+    Ok(answer)
 }
 
 /// Parses a `validate` payload and evaluates it; any parse problem becomes a
 /// rejection that says what is wrong.
 pub fn evaluate_payload(payload: &[u8], get: &mut lookup::GetResource<'_>) -> Outcome {
-    let mut deserializer = serde_json::Deserializer::from_slice(payload);
-    let parsed: Payload = match serde_path_to_error::deserialize(&mut deserializer) {
+    let parsed: Payload<'_> = match serde_json::from_slice(payload) {
         Ok(p) => p,
-        Err(e) => {
-            let path = e.path().to_string();
-            let at = if path == "." || path == "?" {
-                String::new()
-            } else {
-                format!(" at {path}")
-            };
-            return Outcome::reject(
-                format!("malformed admission request{at}: {}", e.inner()),
-                CODE_BAD_REQUEST,
-            );
-        }
+        Err(_) => return Outcome::reject(malformed_payload(payload), CODE_BAD_REQUEST),
     };
-    match settings::parse(&parsed.settings) {
+    let raw_settings = parsed.settings.map_or("null", RawValue::get);
+    match cached_settings(raw_settings.as_bytes()) {
         Ok(settings) => admission::evaluate(parsed.request, &settings, get),
         Err(e) => Outcome::reject(format!("invalid policy {e}"), CODE_BAD_REQUEST),
     }
+}
+
+/// Why a payload does not parse, with the path of the bad field. Only on
+/// the error path: tracking paths slows every successful parse.
+fn malformed_payload(payload: &[u8]) -> String {
+    let mut deserializer = serde_json::Deserializer::from_slice(payload);
+    let error = match serde_path_to_error::deserialize::<_, Payload<'_>>(&mut deserializer) {
+        Ok(_) => match deserializer.end() {
+            Ok(()) => return "malformed admission request".to_owned(),
+            Err(e) => return format!("malformed admission request: {e}"),
+        },
+        Err(e) => e,
+    };
+    let path = error.path().to_string();
+    let at = if path == "." || path == "?" {
+        String::new()
+    } else {
+        format!(" at {path}")
+    };
+    format!("malformed admission request{at}: {}", error.inner())
+}
+
+thread_local! {
+    /// The last settings document and its parsed form. A policy instance
+    /// serves one policy, so this is nearly always a hit.
+    static SETTINGS: RefCell<Option<(Vec<u8>, Rc<Settings>)>> = const { RefCell::new(None) };
+}
+
+/// Parsed settings for `raw`, built once and reused while `raw` is unchanged.
+fn cached_settings(raw: &[u8]) -> Result<Rc<Settings>, String> {
+    SETTINGS.with(|cache| {
+        if let Some((bytes, parsed)) = cache.borrow().as_ref()
+            && bytes.as_slice() == raw
+        {
+            return Ok(Rc::clone(parsed));
+        }
+        let parsed = Rc::new(settings::parse_bytes(raw)?);
+        *cache.borrow_mut() = Some((raw.to_vec(), Rc::clone(&parsed)));
+        Ok(parsed)
+    })
 }
 
 fn host_get_resource(request: &GetResourceRequest) -> Result<Value, String> {
@@ -128,15 +171,8 @@ fn validate_settings(payload: &[u8]) -> CallResult {
 /// Settings validation never fails the call: a bad document is reported as
 /// `valid: false` with every problem named.
 pub fn settings_response(payload: &[u8]) -> SettingsValidationResponse {
-    let result = if payload.iter().all(u8::is_ascii_whitespace) {
-        settings::parse(&Value::Null).map(|_| ())
-    } else {
-        serde_json::from_slice::<Value>(payload)
-            .map_err(|e| format!("settings are not valid JSON: {e}"))
-            .and_then(|doc| settings::parse(&doc).map(|_| ()))
-    };
-    match result {
-        Ok(()) => SettingsValidationResponse {
+    match settings::parse_bytes(payload) {
+        Ok(_) => SettingsValidationResponse {
             valid: true,
             message: None,
         },

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use crate::constants::*;
 use crate::gocompat::{first_csv_record, join_path};
 use crate::identity::Identity;
-use crate::json::{self, type_error};
+use crate::json::{self, FieldPath, type_error};
 use crate::pod;
 use crate::settings::Settings;
 
@@ -149,36 +149,27 @@ fn check_shape(pod: &Value, spec: &Value) -> Result<(), String> {
         return Err(type_error("spec", "an object", spec));
     }
     json::object_at(pod, &["metadata", "labels"])?;
-    if let Some(volumes) = json::array_at(spec, &["volumes"]).map_err(|e| format!("spec.{e}"))? {
+    let spec_path = FieldPath::root("spec");
+    if let Some(volumes) = json::array_at(spec, &["volumes"]).map_err(|e| spec_path.within(e))? {
+        let volumes_path = spec_path.field("volumes");
         for (i, v) in volumes.iter().enumerate() {
-            if !v.is_object() {
-                return Err(type_error(&format!("spec.volumes[{i}]"), "an object", v));
-            }
+            json::item_str(v, &volumes_path.index(i), "name")?;
         }
     }
     for field in ["initContainers", "containers"] {
-        let Some(containers) = json::array_at(spec, &[field]).map_err(|e| format!("spec.{e}"))?
+        let Some(containers) = json::array_at(spec, &[field]).map_err(|e| spec_path.within(e))?
         else {
             continue;
         };
+        let containers_path = spec_path.field(field);
         for (i, c) in containers.iter().enumerate() {
-            let path = format!("spec.{field}[{i}]");
-            if !c.is_object() {
-                return Err(type_error(&path, "an object", c));
-            }
-            json::str_at(c, &["name"]).map_err(|e| format!("{path}.{e}"))?;
+            let path = containers_path.index(i);
+            json::item_str(c, &path, "name")?;
             for list in ["env", "volumeMounts"] {
-                if let Some(items) =
-                    json::array_at(c, &[list]).map_err(|e| format!("{path}.{e}"))?
-                {
+                if let Some(items) = json::array_at(c, &[list]).map_err(|e| path.within(e))? {
+                    let list_path = path.field(list);
                     for (j, item) in items.iter().enumerate() {
-                        if !item.is_object() {
-                            return Err(type_error(
-                                &format!("{path}.{list}[{j}]"),
-                                "an object",
-                                item,
-                            ));
-                        }
+                        json::item_str(item, &list_path.index(j), "name")?;
                     }
                 }
             }

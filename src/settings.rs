@@ -250,16 +250,41 @@ pub fn parse(document: &serde_json::Value) -> Result<Settings, String> {
     let raw: RawSettings = if document.is_null() {
         RawSettings::default()
     } else {
-        serde_path_to_error::deserialize(document).map_err(|e| {
-            let path = e.path().to_string();
-            if path == "." || path == "?" {
-                format!("settings: {}", e.inner())
-            } else {
-                format!("settings: {path}: {}", e.inner())
-            }
-        })?
+        serde_path_to_error::deserialize(document).map_err(|e| deserialize_error(&e))?
     };
     Settings::from_raw(raw).map_err(|errors| format!("settings: {}", errors.join("; ")))
+}
+
+/// Parses settings straight from bytes, so even a number JSON cannot hold
+/// (`1e400`) is reported with its field. Empty input means defaults.
+pub fn parse_bytes(document: &[u8]) -> Result<Settings, String> {
+    if document.iter().all(u8::is_ascii_whitespace) {
+        return parse(&serde_json::Value::Null);
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(document);
+    let raw: Option<RawSettings> =
+        serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+            let at_root = matches!(e.path().to_string().as_str(), "." | "?");
+            if e.inner().is_eof() || (e.inner().is_syntax() && at_root) {
+                format!("settings are not valid JSON: {}", e.inner())
+            } else {
+                deserialize_error(&e)
+            }
+        })?;
+    deserializer
+        .end()
+        .map_err(|e| format!("settings are not valid JSON: {e}"))?;
+    Settings::from_raw(raw.unwrap_or_default())
+        .map_err(|errors| format!("settings: {}", errors.join("; ")))
+}
+
+fn deserialize_error(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let path = e.path().to_string();
+    if path == "." || path == "?" {
+        format!("settings: {}", e.inner())
+    } else {
+        format!("settings: {path}: {}", e.inner())
+    }
 }
 
 impl Settings {

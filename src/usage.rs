@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::constants::ENV_ROLE_ARN;
 use crate::identity::{ContainerKind, ContainerRef, Role, RoleSource};
-use crate::json::{self, type_error};
+use crate::json::{self, FieldPath};
 use crate::settings::Settings;
 
 /// A way to pick a role that cannot be checked against the allow-list.
@@ -51,35 +51,33 @@ pub fn collect(
     sts_audiences: &BTreeSet<String>,
 ) -> Result<PodUsage, String> {
     let mut usage = PodUsage::default();
-    let at = |e: String| format!("{spec_path}.{e}");
+    let root = FieldPath::root(spec_path);
 
-    let tokens = sts_tokens(spec, sts_audiences).map_err(at)?;
+    let tokens = sts_tokens(spec, &root, sts_audiences)?;
     let token_volumes: BTreeSet<&str> = tokens.iter().map(|t| t.volume.as_str()).collect();
 
     for kind in ContainerKind::ALL {
-        let Some(containers) = json::array_at(spec, &[kind.field()]).map_err(at)? else {
+        let Some(containers) = json::array_at(spec, &[kind.field()]).map_err(|e| root.within(e))?
+        else {
             continue;
         };
+        let list_path = root.field(kind.field());
         for (i, c) in containers.iter().enumerate() {
-            let path = format!("{spec_path}.{}[{i}]", kind.field());
-            if !c.is_object() {
-                return Err(type_error(&path, "an object", c));
-            }
-            let name = json::str_at(c, &["name"]).map_err(|e| format!("{path}.{e}"))?;
-            let container = ContainerRef {
+            let path = list_path.index(i);
+            let name = json::item_str(c, &path, "name")?.unwrap_or_default();
+            let who = || ContainerRef {
                 kind,
-                name: name.unwrap_or_default().to_owned(),
+                name: name.to_owned(),
             };
-            let sets_role = container_env(c, &path, &container, settings, &mut usage)?;
-            let mounted_token = mounted_volumes(c, &path)?
-                .into_iter()
-                .find(|v| token_volumes.contains(v.as_str()));
+            let sets_role = container_env(c, &path, &who, settings, &mut usage)?;
+            let mounted_token = mounted_token(c, &path, &token_volumes)?;
+            let env_from = env_from_sources(c, &path)?;
             if let (false, Some(volume)) = (sets_role, mounted_token) {
-                for from in env_from_sources(c, &path)? {
+                for from in env_from {
                     usage.unverifiable.push(Unverifiable::EnvFrom {
-                        container: container.clone(),
+                        container: who(),
                         from,
-                        volume: volume.clone(),
+                        volume: volume.to_owned(),
                     });
                 }
             }
@@ -93,28 +91,26 @@ pub fn collect(
 /// `AWS_ROLE_ARN` explicitly (which overrides anything from `envFrom`).
 fn container_env(
     container: &Value,
-    path: &str,
-    who: &ContainerRef,
+    path: &FieldPath<'_>,
+    who: &dyn Fn() -> ContainerRef,
     settings: &Settings,
     usage: &mut PodUsage,
 ) -> Result<bool, String> {
-    let Some(env) = json::array_at(container, &["env"]).map_err(|e| format!("{path}.{e}"))? else {
+    let Some(env) = json::array_at(container, &["env"]).map_err(|e| path.within(e))? else {
         return Ok(false);
     };
+    let env_path = path.field("env");
     let mut sets_role = false;
     for (j, entry) in env.iter().enumerate() {
-        let entry_path = format!("{path}.env[{j}]");
-        if !entry.is_object() {
-            return Err(type_error(&entry_path, "an object", entry));
-        }
-        let name = json::str_at(entry, &["name"]).map_err(|e| format!("{entry_path}.{e}"))?;
+        let entry_path = env_path.index(j);
+        let name = json::item_str(entry, &entry_path, "name")?;
         // Windows environment names ignore case, so `aws_role_arn` counts.
         if !name.is_some_and(|n| n.eq_ignore_ascii_case(ENV_ROLE_ARN)) {
             continue;
         }
         sets_role |= name == Some(ENV_ROLE_ARN);
         if let Some(from) =
-            json::object_at(entry, &["valueFrom"]).map_err(|e| format!("{entry_path}.{e}"))?
+            json::object_at(entry, &["valueFrom"]).map_err(|e| entry_path.within(e))?
         {
             let source = from
                 .keys()
@@ -122,64 +118,67 @@ fn container_env(
                 .cloned()
                 .unwrap_or_else(|| "valueFrom".to_owned());
             usage.unverifiable.push(Unverifiable::ValueFrom {
-                container: who.clone(),
+                container: who(),
                 from: source,
             });
             continue;
         }
-        let value = json::str_at(entry, &["value"]).map_err(|e| format!("{entry_path}.{e}"))?;
+        let value = json::str_at(entry, &["value"]).map_err(|e| entry_path.within(e))?;
         // An empty value is no role: the SDKs treat it as unset.
         if let Some(value) = value.filter(|v| !v.is_empty()) {
             usage.env_roles.push(Role::new(
                 value,
                 settings,
-                RoleSource::Env {
-                    container: who.clone(),
-                },
+                RoleSource::Env { container: who() },
             ));
         }
     }
     Ok(sets_role)
 }
 
-fn mounted_volumes(container: &Value, path: &str) -> Result<Vec<String>, String> {
-    let Some(mounts) =
-        json::array_at(container, &["volumeMounts"]).map_err(|e| format!("{path}.{e}"))?
+/// The first STS token volume the container mounts, if any.
+fn mounted_token<'v>(
+    container: &Value,
+    path: &FieldPath<'_>,
+    token_volumes: &BTreeSet<&'v str>,
+) -> Result<Option<&'v str>, String> {
+    let Some(mounts) = json::array_at(container, &["volumeMounts"]).map_err(|e| path.within(e))?
     else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
-    let mut names = Vec::new();
+    let mounts_path = path.field("volumeMounts");
+    let mut found = None;
     for (j, m) in mounts.iter().enumerate() {
-        let name =
-            json::str_at(m, &["name"]).map_err(|e| format!("{path}.volumeMounts[{j}].{e}"))?;
-        names.extend(name.map(str::to_owned));
+        let name = json::item_str(m, &mounts_path.index(j), "name")?;
+        if found.is_none() {
+            found = name.and_then(|n| token_volumes.get(n).copied());
+        }
     }
-    Ok(names)
+    Ok(found)
 }
 
 /// `envFrom` entries that could define `AWS_ROLE_ARN`: any whose `prefix`
 /// is empty or a prefix of it.
-fn env_from_sources(container: &Value, path: &str) -> Result<Vec<String>, String> {
-    let Some(sources) =
-        json::array_at(container, &["envFrom"]).map_err(|e| format!("{path}.{e}"))?
-    else {
+fn env_from_sources(container: &Value, path: &FieldPath<'_>) -> Result<Vec<String>, String> {
+    let Some(sources) = json::array_at(container, &["envFrom"]).map_err(|e| path.within(e))? else {
         return Ok(Vec::new());
     };
+    let sources_path = path.field("envFrom");
     let mut found = Vec::new();
     for (j, source) in sources.iter().enumerate() {
-        let entry_path = format!("{path}.envFrom[{j}]");
-        let prefix = json::str_at(source, &["prefix"]).map_err(|e| format!("{entry_path}.{e}"))?;
+        let entry_path = sources_path.index(j);
+        let prefix = json::item_str(source, &entry_path, "prefix")?;
         let prefix = prefix.unwrap_or("").to_ascii_uppercase();
         if !ENV_ROLE_ARN.starts_with(&prefix) {
             continue;
         }
-        let describe =
-            |kind: &str, field: &str| -> Result<Option<String>, String> {
-                let name = json::str_at(source, &[field, "name"])
-                    .map_err(|e| format!("{entry_path}.{e}"))?;
-                Ok(json::at(source, &[field])
-                    .map(|_| format!("{kind} {:?}", name.unwrap_or_default())))
-            };
+        let describe = |kind: &str, field: &str| -> Result<Option<String>, String> {
+            let name = json::str_at(source, &[field, "name"]).map_err(|e| entry_path.within(e))?;
+            Ok(
+                json::at(source, &[field])
+                    .map(|_| format!("{kind} {:?}", name.unwrap_or_default())),
+            )
+        };
         let from = describe("ConfigMap", "configMapRef")?
             .or(describe("Secret", "secretRef")?)
             .unwrap_or_else(|| "envFrom".to_owned());
@@ -189,16 +188,21 @@ fn env_from_sources(container: &Value, path: &str) -> Result<Vec<String>, String
 }
 
 /// Projected ServiceAccount token volumes with an STS audience.
-fn sts_tokens(spec: &Value, sts_audiences: &BTreeSet<String>) -> Result<Vec<StsToken>, String> {
-    let Some(volumes) = json::array_at(spec, &["volumes"])? else {
+fn sts_tokens(
+    spec: &Value,
+    root: &FieldPath<'_>,
+    sts_audiences: &BTreeSet<String>,
+) -> Result<Vec<StsToken>, String> {
+    let Some(volumes) = json::array_at(spec, &["volumes"]).map_err(|e| root.within(e))? else {
         return Ok(Vec::new());
     };
+    let volumes_path = root.field("volumes");
     let mut tokens = Vec::new();
     for (i, volume) in volumes.iter().enumerate() {
-        let path = format!("volumes[{i}]");
-        let name = json::str_at(volume, &["name"]).map_err(|e| format!("{path}.{e}"))?;
+        let path = volumes_path.index(i);
+        let name = json::item_str(volume, &path, "name")?;
         let sources =
-            json::array_at(volume, &["projected", "sources"]).map_err(|e| format!("{path}.{e}"))?;
+            json::array_at(volume, &["projected", "sources"]).map_err(|e| path.within(e))?;
         for (j, source) in sources.into_iter().flatten().enumerate() {
             let audience = json::str_at(source, &["serviceAccountToken", "audience"])
                 .map_err(|e| format!("{path}.projected.sources[{j}].{e}"))?;

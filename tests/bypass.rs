@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use irsa_policy::admission::{self, Verdict};
 use irsa_policy::settings;
 use kubewarden_policy_sdk::host_capabilities::kubernetes::GetResourceRequest;
-use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -55,7 +54,7 @@ fn cases() -> Vec<PathBuf> {
 /// Evaluates one case file with the catalogue settings (or `settings`).
 fn evaluate(case: &Path, settings_doc: &Value) -> (admission::Outcome, usize) {
     let review: Value = serde_json::from_str(&std::fs::read_to_string(case).unwrap()).unwrap();
-    let request: KubernetesAdmissionRequest =
+    let request: irsa_policy::admission::Request =
         serde_json::from_value(review["request"].clone()).unwrap();
     let session_path = case.with_extension("session.yml");
     let mut session: VecDeque<Exchange> = match std::fs::read_to_string(&session_path) {

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use irsa_policy::admission::{self, Verdict};
 use irsa_policy::settings;
 use kubewarden_policy_sdk::host_capabilities::kubernetes::GetResourceRequest;
-use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
 use serde_json::{Map, Value, json};
 
 fn reference_dir() -> PathBuf {
@@ -120,7 +119,7 @@ fn run_case(case: &Value) -> Result<(), String> {
     let settings = settings::parse(&settings_for(case)).map_err(|e| format!("{name}: {e}"))?;
     let request_json = &case["admission_request"];
     let input_pod = request_json["object"].clone();
-    let request: KubernetesAdmissionRequest =
+    let request: irsa_policy::admission::Request =
         serde_json::from_value(request_json.clone()).map_err(|e| format!("{name}: {e}"))?;
     let sa = case["service_account"].clone();
     let mut get = |req: &GetResourceRequest| -> Result<Value, String> {
@@ -217,7 +216,7 @@ fn unknown_fields_survive_where_upstream_drops_them() {
     let settings = settings::parse(&settings_for(&case)).unwrap();
     let mut request = case["admission_request"].clone();
     request["object"]["spec"]["containers"][0]["futureField"] = json!({"x": [1, 2]});
-    let request: KubernetesAdmissionRequest = serde_json::from_value(request).unwrap();
+    let request: irsa_policy::admission::Request = serde_json::from_value(request).unwrap();
     let sa = case["service_account"].clone();
     let outcome = admission::evaluate(request, &settings, &mut |_| Ok(sa.clone()));
     let Verdict::Mutate(pod) = outcome.verdict else {

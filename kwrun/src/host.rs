@@ -103,18 +103,32 @@ struct CanIPayload {
     disable_cache: bool,
 }
 
+/// One exchange of a session, its request parsed once at load time.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub request: CallbackRequest,
+    pub response: ExchangeResponse,
+}
+
 /// Reads a replay session file.
-pub fn load_session(path: &std::path::Path) -> Result<VecDeque<Exchange>> {
+pub fn load_session(path: &std::path::Path) -> Result<Vec<Recorded>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("Cannot open host capabilities interactions file {path:?}"))?;
     let exchanges: Vec<Exchange> = serde_yaml::from_str(&text)
         .with_context(|| format!("cannot deserialize contents of {path:?}"))?;
-    for (i, e) in exchanges.iter().enumerate() {
-        serde_yaml::from_str::<CallbackRequest>(&e.request).with_context(|| {
-            format!("{path:?}: exchange {i}: Cannot deserialize recorded request into `CallbackRequestType`")
-        })?;
-    }
-    Ok(exchanges.into())
+    exchanges
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let request = serde_yaml::from_str::<CallbackRequest>(&e.request).with_context(|| {
+                format!("{path:?}: exchange {i}: Cannot deserialize recorded request into `CallbackRequestType`")
+            })?;
+            Ok(Recorded {
+                request,
+                response: e.response,
+            })
+        })
+        .collect()
 }
 
 /// Host state shared with the waPC callback.
@@ -123,7 +137,9 @@ pub struct Host {
     /// Resources the policy may read (kwctl's context-aware allow list).
     pub allowed: BTreeSet<ContextAwareResource>,
     /// Remaining replay exchanges; `None` when no session was given.
-    pub session: Option<Mutex<VecDeque<Exchange>>>,
+    pub session: Option<Mutex<VecDeque<Recorded>>>,
+    /// The whole session, for [`Host::rewind`].
+    pub recorded: Vec<Recorded>,
     /// Host calls answered so far, for the end-of-run leftover check.
     pub calls: Mutex<usize>,
 }
@@ -136,6 +152,14 @@ impl Host {
             host.dispatch(binding, namespace, operation, payload)
                 .map_err(|e| e.to_string().into())
         })
+    }
+
+    /// Restarts the replay session from its first exchange (benchmarks
+    /// evaluate the same request many times).
+    pub fn rewind(&self) {
+        if let Some(Ok(mut queue)) = self.session.as_ref().map(|s| s.lock()) {
+            *queue = self.recorded.iter().cloned().collect();
+        }
     }
 
     /// Exchanges left unconsumed in the session.
@@ -247,11 +271,10 @@ impl Host {
         let exchange = queue
             .pop_front()
             .ok_or_else(|| anyhow!("the list of recorded responses is empty"))?;
-        let expected: CallbackRequest = serde_yaml::from_str(&exchange.request)
-            .context("Cannot deserialize recorded request into `CallbackRequestType`")?;
-        if expected != live {
+        if exchange.request != live {
             return Err(anyhow!(
-                "Replay error: unexpected request. Was expecting {expected:?}, got {live:?} instead"
+                "Replay error: unexpected request. Was expecting {:?}, got {live:?} instead",
+                exchange.request
             ));
         }
         match exchange.response {
@@ -307,7 +330,13 @@ mod tests {
 "#;
 
     fn host(allowed: bool) -> Host {
-        let exchanges: Vec<Exchange> = serde_yaml::from_str(SESSION).unwrap();
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("kwrun-host-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("session.yml");
+        std::fs::write(&path, SESSION).unwrap();
+        let exchanges = load_session(&path).unwrap();
         Host {
             allowed: if allowed {
                 [ContextAwareResource {
@@ -318,7 +347,8 @@ mod tests {
             } else {
                 BTreeSet::new()
             },
-            session: Some(Mutex::new(exchanges.into())),
+            session: Some(Mutex::new(exchanges.clone().into())),
+            recorded: exchanges,
             calls: Mutex::new(0),
         }
     }

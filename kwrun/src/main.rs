@@ -3,6 +3,7 @@
 //! same flags, same output, so `e2e.bats` runs unchanged against either.
 
 mod artifacthub;
+mod bench;
 mod evaluate;
 mod host;
 mod metadata;
@@ -44,6 +45,61 @@ enum Command {
     /// Generate files, as `kwctl scaffold`.
     #[command(subcommand)]
     Scaffold(Scaffold),
+    /// Measure evaluations, warm and cold, and peak memory; or compare with a
+    /// floor policy over a table of cases.
+    Bench(BenchArgs),
+    /// Call one waPC operation with a raw payload and print the raw answer
+    /// (not a kwctl command: for hardening tests and fuzz reproductions).
+    Call(CallArgs),
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// One request to measure (with the run flags below).
+    #[arg(short = 'r', long = "request-path")]
+    request_path: Option<String>,
+    #[arg(short = 's', long = "settings-path")]
+    settings_path: Option<String>,
+    #[arg(long = "settings-json")]
+    settings_json: Option<String>,
+    #[arg(long = "allow-context-aware")]
+    allow_context_aware: bool,
+    #[arg(long = "replay-host-capabilities-interactions")]
+    replay: Option<PathBuf>,
+    /// Warm evaluations (one instance).
+    #[arg(long, default_value_t = 200)]
+    iterations: usize,
+    /// Cold evaluations (a fresh instance each).
+    #[arg(long, default_value_t = 20)]
+    cold_iterations: usize,
+    /// Also find the peak linear memory of one evaluation.
+    #[arg(long)]
+    measure_memory: bool,
+    /// A floor policy to compare with, over `--cases`.
+    #[arg(long)]
+    floor: Option<PathBuf>,
+    /// Cases: `name<TAB>request<TAB>settings|-<TAB>session|-` per line.
+    #[arg(long)]
+    cases: Option<PathBuf>,
+    /// Where to write the comparison table (tab-separated).
+    #[arg(long)]
+    output: Option<PathBuf>,
+    policy: PathBuf,
+}
+
+#[derive(Args)]
+struct CallArgs {
+    #[arg(long = "allow-context-aware")]
+    allow_context_aware: bool,
+    #[arg(long = "replay-host-capabilities-interactions")]
+    replay: Option<PathBuf>,
+    #[arg(long = "disable-wasmtime-cache")]
+    disable_wasmtime_cache: bool,
+    policy: PathBuf,
+    /// `validate`, `validate_settings` or `protocol_version`.
+    operation: String,
+    /// File holding the exact payload bytes; `-` reads stdin.
+    payload: PathBuf,
 }
 
 #[derive(Args)]
@@ -105,6 +161,9 @@ struct RunArgs {
     /// Answer host calls from a kwctl session file.
     #[arg(long = "replay-host-capabilities-interactions")]
     replay: Option<PathBuf>,
+    /// Compile the module afresh instead of using wasmtime's on-disk cache.
+    #[arg(long = "disable-wasmtime-cache")]
+    disable_wasmtime_cache: bool,
     /// The policy module.
     policy: PathBuf,
 }
@@ -128,6 +187,8 @@ fn main() {
         Command::Push(args) => push(args),
         Command::Pull(args) => pull(args),
         Command::Scaffold(Scaffold::Artifacthub(args)) => scaffold_artifacthub(args),
+        Command::Call(args) => call(args),
+        Command::Bench(args) => bench_command(args),
     };
     if let Err(e) = result {
         eprintln!("Error: {e:#}");
@@ -170,13 +231,15 @@ fn host_for(
             Default::default()
         }
     };
-    let session = match replay {
-        Some(path) => Some(Mutex::new(host::load_session(path)?)),
-        None => None,
+    let recorded = match replay {
+        Some(path) => host::load_session(path)?,
+        None => Vec::new(),
     };
+    let session = replay.map(|_| Mutex::new(recorded.iter().cloned().collect()));
     Ok(Arc::new(Host {
         allowed,
         session,
+        recorded,
         calls: Mutex::new(0),
     }))
 }
@@ -185,7 +248,7 @@ fn run(args: RunArgs) -> Result<()> {
     let request = evaluate::read_request(&args.request_path)?;
     let settings =
         evaluate::read_settings(args.settings_path.as_deref(), args.settings_json.as_deref())?;
-    let policy = Policy::load(&args.policy)?;
+    let policy = Policy::load(&args.policy, !args.disable_wasmtime_cache)?;
     let host = host_for(&policy, args.allow_context_aware, args.replay.as_ref())?;
     let instance = policy.instantiate(&host, None)?;
 
@@ -217,7 +280,7 @@ fn annotate(args: AnnotateArgs) -> Result<()> {
             std::fs::read_to_string(p).with_context(|| format!("Error reading usage file {p:?}"))
         })
         .transpose()?;
-    let policy = Policy::load(&args.wasm_path)?;
+    let policy = Policy::load(&args.wasm_path, false)?;
     let text = std::fs::read_to_string(&args.metadata_path)
         .with_context(|| format!("Error opening metadata file {:?}", args.metadata_path))?;
     let mut metadata = Metadata::from_yaml(&text)?;
@@ -298,6 +361,108 @@ fn scaffold_artifacthub(args: ArtifacthubArgs) -> Result<()> {
             std::fs::write(&path, package).with_context(|| format!("cannot write {path:?}"))?
         }
         None => print!("{package}"),
+    }
+    Ok(())
+}
+
+/// Exit status of `call` when the guest failed (trap or waPC error)
+/// instead of answering.
+const GUEST_FAILURE: i32 = 2;
+
+fn call(args: CallArgs) -> Result<()> {
+    let payload = if args.payload.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+            .context("cannot read stdin")?;
+        bytes
+    } else {
+        std::fs::read(&args.payload).with_context(|| format!("cannot read {:?}", args.payload))?
+    };
+    let policy = Policy::load(&args.policy, !args.disable_wasmtime_cache)?;
+    let host = host_for(&policy, args.allow_context_aware, args.replay.as_ref())?;
+    let instance = policy.instantiate(&host, None)?;
+    match instance.call(&args.operation, &payload) {
+        Ok(answer) => {
+            println!("{}", String::from_utf8_lossy(&answer));
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("guest failure: {e}");
+            std::process::exit(GUEST_FAILURE);
+        }
+    }
+}
+
+fn bench_command(args: BenchArgs) -> Result<()> {
+    let policy_path = args.policy.clone();
+    let subject = |path: &PathBuf,
+                   request: &str,
+                   settings: serde_json::Value,
+                   replay: Option<&PathBuf>|
+     -> Result<bench::Subject> {
+        let policy = Policy::load(path, true)?;
+        let host = host_for(&policy, true, replay)?;
+        let request = evaluate::read_request(request)?;
+        bench::Subject::new(policy, host, &request, settings)
+    };
+    if let (Some(floor), Some(cases)) = (&args.floor, &args.cases) {
+        let text =
+            std::fs::read_to_string(cases).with_context(|| format!("cannot read {cases:?}"))?;
+        let mut rows = Vec::new();
+        for line in text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let [name, request, settings, session] = fields.as_slice() else {
+                return Err(anyhow!(
+                    "bad case line {line:?}: want name, request, settings, session"
+                ));
+            };
+            let settings = evaluate::read_settings((*settings != "-").then_some(*settings), None)?;
+            let session = (*session != "-").then(|| PathBuf::from(session));
+            let floor_subject = subject(floor, request, settings.clone(), None)?;
+            let policy_subject = subject(&policy_path, request, settings, session.as_ref())?;
+            eprintln!("bench: {name}");
+            let [floor_stats, policy_stats] = bench::compare(
+                &floor_subject,
+                &policy_subject,
+                args.iterations,
+                args.cold_iterations,
+            )?;
+            rows.push(bench::Row {
+                case: (*name).to_owned(),
+                floor: floor_stats,
+                policy: policy_stats,
+            });
+        }
+        let table = bench::tsv(&rows);
+        print!("{table}\n{}", bench::details(&rows));
+        if let Some(out) = &args.output {
+            std::fs::write(out, &table).with_context(|| format!("cannot write {out:?}"))?;
+        }
+        return Ok(());
+    }
+    let request = args
+        .request_path
+        .as_deref()
+        .ok_or_else(|| anyhow!("bench needs --request-path, or --floor with --cases"))?;
+    let settings =
+        evaluate::read_settings(args.settings_path.as_deref(), args.settings_json.as_deref())?;
+    let policy = Policy::load(&policy_path, true)?;
+    let host = host_for(&policy, args.allow_context_aware, args.replay.as_ref())?;
+    let request = evaluate::read_request(request)?;
+    let subject = bench::Subject::new(policy, host, &request, settings)?;
+    let (warm, cold) = bench::measure(&subject, args.iterations, args.cold_iterations)?;
+    println!("{}", bench::stats_line("warm", &warm));
+    println!("{}", bench::stats_line("cold", &cold));
+    if args.measure_memory {
+        let bytes = subject.peak_memory()?;
+        println!(
+            "peak linear memory: {} KiB ({:.1} MiB)",
+            bytes / 1024,
+            bytes as f64 / (1024.0 * 1024.0)
+        );
     }
     Ok(())
 }

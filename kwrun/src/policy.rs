@@ -24,16 +24,26 @@ pub struct SettingsValidation {
 }
 
 impl Policy {
-    pub fn load(path: &std::path::Path) -> Result<Policy> {
+    /// Loads and compiles a module. Like kwctl, compiled code is cached on
+    /// disk (wasmtime's cache, under ~/.cache) unless `cache` is false.
+    pub fn load(path: &std::path::Path, cache: bool) -> Result<Policy> {
         let bytes =
             std::fs::read(path).with_context(|| format!("Error reading wasm file {path:?}"))?;
-        Policy::from_bytes(bytes)
+        Policy::from_bytes(bytes, cache)
     }
 
-    pub fn from_bytes(bytes: Vec<u8>) -> Result<Policy> {
+    pub fn from_bytes(bytes: Vec<u8>, cache: bool) -> Result<Policy> {
         let mut config = wasmtime::Config::new();
         // As policy-evaluator: needed by policies from Go >= 1.26.
         config.wasm_function_references(true);
+        if cache {
+            match wasmtime::Cache::new(wasmtime::CacheConfig::new()) {
+                Ok(c) => {
+                    config.cache(Some(c));
+                }
+                Err(e) => eprintln!("kwrun: wasmtime cache disabled: {e}"),
+            }
+        }
         let engine = wasmtime::Engine::new(&config)
             .map_err(|e| anyhow!("cannot build Wasmtime engine: {e}"))?;
         let module = wasmtime::Module::new(&engine, &bytes)

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Writes the benchmark cases into the directory given (make bench uses
+target/bench/): requests, settings, replay sessions and cases.tsv for
+`kwrun bench --floor ... --cases cases.tsv`."""
+import json
+import os
+import sys
+
+ROLE = "arn:aws:iam::111122223333:role/s3-reader"
+
+
+def request(obj, kind="Pod", group="", resource="pods", uid="bench"):
+    return {"uid": uid, "kind": {"group": group, "version": "v1", "kind": kind},
+            "resource": {"group": group, "version": "v1", "resource": resource},
+            "namespace": "team-a", "operation": "CREATE",
+            "userInfo": {"username": "bench"}, "object": obj}
+
+
+def pod_spec(containers, sa="app"):
+    return {"serviceAccountName": sa,
+            "containers": [{"name": f"c{i}", "image": "app:1",
+                            "env": [{"name": f"VAR_{j}", "value": f"value-{j}"} for j in range(5)],
+                            "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+                            "resources": {"requests": {"cpu": "10m"}}}
+                           for i in range(containers)],
+            "volumes": [{"name": "data", "emptyDir": {}}]}
+
+
+def pod(containers, sa="app"):
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": f"pod-{containers}", "namespace": "team-a", "labels": {"app": "bench"}},
+            "spec": pod_spec(containers, sa)}
+
+
+def session(sa_name, role):
+    annotations = {"eks.amazonaws.com/role-arn": role} if role else {}
+    payload = json.dumps({"apiVersion": "v1", "kind": "ServiceAccount",
+                          "metadata": {"name": sa_name, "namespace": "team-a", "annotations": annotations}},
+                         separators=(",", ":"))
+    return ("- type: Exchange\n  request: |\n    !KubernetesGetResource\n    api_version: v1\n"
+            f"    kind: ServiceAccount\n    name: {sa_name}\n    namespace: team-a\n"
+            "    disable_cache: false\n    field_masks: null\n  response:\n    type: Success\n"
+            f"    payload: '{payload}'\n")
+
+
+def allowed_roles(namespaces, patterns):
+    roles = {}
+    for n in range(namespaces):
+        key = "team-a" if n == 0 else f"team-{n}"
+        roles[key] = [f"arn:aws:iam::111122223333:role/{key}-app-{p}-*" for p in range(patterns)]
+    roles["team-a"][-1] = "arn:aws:iam::111122223333:role/s3-*"
+    return roles
+
+
+def main(out):
+    os.makedirs(out, exist_ok=True)
+    def write(name, content):
+        path = os.path.join(out, name)
+        with open(path, "w") as f:
+            f.write(content if isinstance(content, str) else json.dumps(content))
+        return path
+    no_role = write("session-no-role.yml", session("app", None))
+    with_role = write("session-role.yml", session("app", ROLE))
+    plain = write("settings-plain.json", {"awsDefaultRegion": "eu-west-1"})
+    restricted = write("settings-restricted-50x10.json",
+                       {"awsDefaultRegion": "eu-west-1", "allowedRoles": allowed_roles(50, 10)})
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment",
+                  "metadata": {"name": "web", "namespace": "team-a"},
+                  "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                           "template": {"metadata": {"labels": {"app": "web"}}, "spec": pod_spec(3)}}}
+    cases = [
+        ("pod-1-container-no-role", write("pod-1.json", request(pod(1))), plain, no_role),
+        ("pod-3-containers-irsa", write("pod-3.json", request(pod(3))), plain, with_role),
+        ("pod-3-containers-irsa-allowedRoles-50x10", write("pod-3r.json", request(pod(3))), restricted, with_role),
+        ("deployment-allowedRoles-50x10", write("deployment.json", request(deployment, "Deployment", "apps", "deployments")), restricted, with_role),
+        ("pod-100-containers-irsa", write("pod-100.json", request(pod(100))), plain, with_role),
+        ("pod-1000-containers-irsa", write("pod-1000.json", request(pod(1000))), plain, with_role),
+    ]
+    write("cases.tsv", "".join(f"{n}\t{r}\t{s}\t{x}\n" for n, r, s, x in cases))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,128 @@
+//! How the core's cost grows: with containers, with env vars per container,
+//! and with allow-list patterns. Run with `make bench` (or
+//! `cargo bench -p native-bench`); compare time per element across sizes.
+
+use std::collections::BTreeSet;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use irsa_policy::allowlist;
+use irsa_policy::identity::{Role, RoleSource};
+use irsa_policy::mutation::{self, Injection};
+use irsa_policy::settings;
+use irsa_policy::usage;
+use kubewarden_policy_sdk::host_capabilities::kubernetes::GetResourceRequest;
+use native_bench::*;
+use serde_json::{Value, json};
+
+fn injection(c: &mut Criterion) {
+    let settings = settings::parse(&json!({"awsDefaultRegion": "eu-west-1"}))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let identity = irsa_policy::identity::Identity::Irsa {
+        role: Role::new(ROLE, &settings, RoleSource::Annotation { key: "k".into() }),
+        audience: "sts.amazonaws.com".into(),
+        regional_sts: true,
+        expiration: 86400,
+    };
+    let injection =
+        Injection::for_identity(&identity, &settings).unwrap_or_else(|| panic!("injection"));
+    let skip = BTreeSet::new();
+    let mut group = c.benchmark_group("inject/containers");
+    for n in [1usize, 10, 100, 1000] {
+        let pod = pod(n, 5);
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &pod, |b, pod| {
+            b.iter_batched(
+                || pod.clone(),
+                |mut p| mutation::inject(&mut p, &injection, &skip),
+                criterion::BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+    let mut group = c.benchmark_group("inject/env-per-container");
+    for n in [10usize, 100, 1000] {
+        let pod = pod(1, n);
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &pod, |b, pod| {
+            b.iter_batched(
+                || pod.clone(),
+                |mut p| mutation::inject(&mut p, &injection, &skip),
+                criterion::BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+fn allow_list(c: &mut Criterion) {
+    let mut group = c.benchmark_group("allowlist/namespaces-x10-patterns");
+    let role = Role::new(
+        ROLE,
+        &settings::parse(&json!({})).unwrap_or_else(|e| panic!("{e}")),
+        RoleSource::Annotation { key: "k".into() },
+    );
+    for namespaces in [5usize, 50, 500] {
+        let settings = settings::parse(&json!({"allowedRoles": allowed_roles(namespaces, 10)}))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let restriction = settings
+            .restriction
+            .clone()
+            .unwrap_or_else(|| panic!("restriction"));
+        group.throughput(Throughput::Elements((namespaces * 10) as u64));
+        group.bench_function(BenchmarkId::from_parameter(namespaces * 10), |b| {
+            b.iter(|| {
+                let allowance = restriction.allowed.for_namespace("team-a");
+                allowlist::check(&allowance, &[&role], &usage::PodUsage::default())
+            })
+        });
+    }
+    group.finish();
+    let mut group = c.benchmark_group("settings/parse-allowedRoles");
+    for namespaces in [5usize, 50, 500] {
+        let doc = json!({"allowedRoles": allowed_roles(namespaces, 10)});
+        group.throughput(Throughput::Elements((namespaces * 10) as u64));
+        group.bench_with_input(
+            BenchmarkId::from_parameter(namespaces * 10),
+            &doc,
+            |b, doc| b.iter(|| settings::parse(doc)),
+        );
+    }
+    group.finish();
+}
+
+fn whole_evaluation(c: &mut Criterion) {
+    let sa = service_account();
+    let mut group = c.benchmark_group("evaluate/containers");
+    for (n, settings) in [
+        (1usize, json!({})),
+        (3, json!({})),
+        (3, json!({"allowedRoles": allowed_roles(50, 10)})),
+        (100, json!({})),
+        (1000, json!({})),
+    ] {
+        let payload = payload(&pod(n, 5), &settings);
+        let label = if settings.get("allowedRoles").is_some() {
+            format!("{n}-restricted-50x10")
+        } else {
+            n.to_string()
+        };
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_with_input(
+            BenchmarkId::from_parameter(label),
+            &payload,
+            |b, payload| {
+                b.iter(|| {
+                    let mut host =
+                        |_: &GetResourceRequest| -> Result<Value, String> { Ok(sa.clone()) };
+                    let answer =
+                        irsa_policy::response(irsa_policy::evaluate_payload(payload, &mut host));
+                    serde_json::to_vec(&answer)
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, injection, allow_list, whole_evaluation);
+criterion_main!(benches);
