@@ -156,21 +156,22 @@ fn spec_at<'a>(object: &'a Value, path: &[&str]) -> Result<&'a Value, String> {
 
 /// The ServiceAccount as looked up, or why it is unknown.
 enum ServiceAccountState {
-    Found(Value),
+    /// It exists; its annotations, checked to be strings.
+    Found(Option<Map<String, Value>>),
     Missing,
     /// Lookup failed and `serviceAccountLookupFailure: accept` let it pass.
     Unknown,
 }
 
 impl ServiceAccountState {
-    /// Annotations of a found ServiceAccount, checked to be strings.
-    fn view(&self) -> Result<Option<ServiceAccount<'_>>, String> {
+    /// What identity resolution sees; `None` when nothing is known.
+    fn view(&self) -> Option<ServiceAccount<'_>> {
         match self {
-            ServiceAccountState::Found(sa) => json::string_map_at(sa, &["metadata", "annotations"])
-                .map(|a| Some(ServiceAccount::Found(a)))
-                .map_err(|e| format!("the ServiceAccount returned by the host is malformed: {e}")),
-            ServiceAccountState::Missing => Ok(Some(ServiceAccount::Missing)),
-            ServiceAccountState::Unknown => Ok(None),
+            ServiceAccountState::Found(annotations) => {
+                Some(ServiceAccount::Found(annotations.as_ref()))
+            }
+            ServiceAccountState::Missing => Some(ServiceAccount::Missing),
+            ServiceAccountState::Unknown => None,
         }
     }
 }
@@ -185,22 +186,24 @@ fn fetch_service_account(
     get_resource: &mut GetResource<'_>,
     warnings: &mut Vec<String>,
 ) -> Result<ServiceAccountState, Outcome> {
-    let state = match lookup_service_account(namespace, sa_name, get_resource) {
-        Lookup::Found(sa) => ServiceAccountState::Found(sa),
+    match lookup_service_account(namespace, sa_name, get_resource) {
+        Lookup::Found(sa) => match json::string_map_at(&sa, &["metadata", "annotations"]) {
+            Ok(annotations) => Ok(ServiceAccountState::Found(annotations.cloned())),
+            Err(e) => {
+                let error = format!("the ServiceAccount returned by the host is malformed: {e}");
+                lookup_failed(settings.lookup_failure, who, sa_name, &error, warnings)
+            }
+        },
         Lookup::Missing => {
             warnings.push(format!(
                 "ServiceAccount {sa_name:?} of {who} was not found; \
                  it brings no IAM role unless serviceAccountMappings or podIdentity name one"
             ));
-            return Ok(ServiceAccountState::Missing);
+            Ok(ServiceAccountState::Missing)
         }
         Lookup::Failed(error) => {
-            return lookup_failed(settings.lookup_failure, who, sa_name, &error, warnings);
+            lookup_failed(settings.lookup_failure, who, sa_name, &error, warnings)
         }
-    };
-    match state.view() {
-        Ok(_) => Ok(state),
-        Err(error) => lookup_failed(settings.lookup_failure, who, sa_name, &error, warnings),
     }
 }
 
@@ -268,10 +271,7 @@ fn pod_create(
         Ok(state) => state,
         Err(outcome) => return outcome.with_warnings(warnings),
     };
-    let sa_view = match sa_state.view() {
-        Ok(view) => view,
-        Err(e) => return Outcome::reject(e, CODE_INTERNAL_ERROR),
-    };
+    let sa_view = sa_state.view();
     let pod_annotations = match pod::annotations(&object) {
         Ok(a) => a.cloned(),
         Err(e) => return bad(e),
@@ -567,15 +567,17 @@ fn workload(
         Ok(ns) => ns,
         Err(e) => return bad(e),
     };
-    let Some(template) = json::at(object, template_path) else {
-        return Outcome::accept();
+    let template = match json::lookup(object, template_path) {
+        Ok(Some(template)) => template,
+        Ok(None) => return Outcome::accept(),
+        Err(e) => return bad(e),
     };
     let template_field = json::dotted(template_path);
-    let sa_name = match spec_at(template, &["spec"])
-        .and_then(|spec| pod::service_account_name(spec, &format!("{template_field}.spec")))
+    let spec_path: Vec<&str> = template_path.iter().copied().chain(["spec"]).collect();
+    let sa_name = match spec_at(object, &spec_path)
+        .and_then(|spec| pod::service_account_name(spec, &json::dotted(&spec_path)))
     {
         Ok(sa) => sa.to_owned(),
-        Err(e) if e.starts_with("spec ") => return bad(format!("{template_field}.{e}")),
         Err(e) => return bad(e),
     };
     let who = format!("{name} in namespace {namespace:?}");
@@ -591,10 +593,7 @@ fn workload(
         Ok(state) => state,
         Err(outcome) => return outcome.with_warnings(warnings),
     };
-    let sa_view = match sa_state.view() {
-        Ok(view) => view,
-        Err(e) => return Outcome::reject(e, CODE_INTERNAL_ERROR),
-    };
+    let sa_view = sa_state.view();
     let allowance = restriction.allowed.for_namespace(&namespace);
     let new = match template_violations(
         settings,

@@ -32,44 +32,22 @@ pub enum ExchangeResponse {
 }
 
 /// The Kubernetes requests a policy can make, with kwctl's variant and
-/// field names (snake_case, every field compared).
+/// field names (snake_case, every field compared). The field structs are
+/// also what the guest sends, so a payload is its request as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CallbackRequest {
-    KubernetesGetResource {
-        api_version: String,
-        kind: String,
-        name: String,
-        namespace: Option<String>,
-        disable_cache: bool,
-        #[serde(default)]
-        field_masks: Option<BTreeSet<String>>,
-    },
-    KubernetesListResourceNamespace {
-        api_version: String,
-        kind: String,
-        namespace: String,
-        label_selector: Option<String>,
-        field_selector: Option<String>,
-        #[serde(default)]
-        field_masks: Option<BTreeSet<String>>,
-    },
-    KubernetesListResourceAll {
-        api_version: String,
-        kind: String,
-        label_selector: Option<String>,
-        field_selector: Option<String>,
-        #[serde(default)]
-        field_masks: Option<BTreeSet<String>>,
-    },
+    KubernetesGetResource(GetResource),
+    KubernetesListResourceNamespace(ListResourceNamespace),
+    KubernetesListResourceAll(ListResourceAll),
     KubernetesCanI {
         request: serde_json::Value,
         disable_cache: bool,
     },
 }
 
-/// Payload of `kubernetes/get_resource` (SDK `GetResourceRequest`).
-#[derive(Deserialize)]
-struct GetResourcePayload {
+/// `kubernetes/get_resource` (the SDK's `GetResourceRequest`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetResource {
     api_version: String,
     kind: String,
     name: String,
@@ -78,8 +56,9 @@ struct GetResourcePayload {
     field_masks: Option<BTreeSet<String>>,
 }
 
-#[derive(Deserialize)]
-struct ListNamespacePayload {
+/// `kubernetes/list_resources_by_namespace`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListResourceNamespace {
     api_version: String,
     kind: String,
     namespace: String,
@@ -88,8 +67,9 @@ struct ListNamespacePayload {
     field_masks: Option<BTreeSet<String>>,
 }
 
-#[derive(Deserialize)]
-struct ListAllPayload {
+/// `kubernetes/list_resources_all`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListResourceAll {
     api_version: String,
     kind: String,
     label_selector: Option<String>,
@@ -97,6 +77,7 @@ struct ListAllPayload {
     field_masks: Option<BTreeSet<String>>,
 }
 
+/// `kubernetes/can_i`: the guest's key differs from the recorded one.
 #[derive(Deserialize)]
 struct CanIPayload {
     subject_access_review: serde_json::Value,
@@ -189,39 +170,19 @@ impl Host {
                 return Ok(Vec::new());
             }
             ("kubernetes", "get_resource") => {
-                let p: GetResourcePayload = serde_json::from_slice(payload)?;
-                self.check_access(&p.api_version, &p.kind)?;
-                CallbackRequest::KubernetesGetResource {
-                    api_version: p.api_version,
-                    kind: p.kind,
-                    name: p.name,
-                    namespace: p.namespace,
-                    disable_cache: p.disable_cache,
-                    field_masks: p.field_masks,
-                }
+                let request: GetResource = serde_json::from_slice(payload)?;
+                self.check_access(&request.api_version, &request.kind)?;
+                CallbackRequest::KubernetesGetResource(request)
             }
             ("kubernetes", "list_resources_by_namespace") => {
-                let p: ListNamespacePayload = serde_json::from_slice(payload)?;
-                self.check_access(&p.api_version, &p.kind)?;
-                CallbackRequest::KubernetesListResourceNamespace {
-                    api_version: p.api_version,
-                    kind: p.kind,
-                    namespace: p.namespace,
-                    label_selector: p.label_selector,
-                    field_selector: p.field_selector,
-                    field_masks: p.field_masks,
-                }
+                let request: ListResourceNamespace = serde_json::from_slice(payload)?;
+                self.check_access(&request.api_version, &request.kind)?;
+                CallbackRequest::KubernetesListResourceNamespace(request)
             }
             ("kubernetes", "list_resources_all") => {
-                let p: ListAllPayload = serde_json::from_slice(payload)?;
-                self.check_access(&p.api_version, &p.kind)?;
-                CallbackRequest::KubernetesListResourceAll {
-                    api_version: p.api_version,
-                    kind: p.kind,
-                    label_selector: p.label_selector,
-                    field_selector: p.field_selector,
-                    field_masks: p.field_masks,
-                }
+                let request: ListResourceAll = serde_json::from_slice(payload)?;
+                self.check_access(&request.api_version, &request.kind)?;
+                CallbackRequest::KubernetesListResourceAll(request)
             }
             ("kubernetes", "can_i") => {
                 let p: CanIPayload = serde_json::from_slice(payload)?;

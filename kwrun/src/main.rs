@@ -53,19 +53,43 @@ enum Command {
     Call(CallArgs),
 }
 
+/// Settings flags shared by `run` and `bench`, as kwctl spells them.
+#[derive(Args)]
+struct SettingsArgs {
+    /// Settings file, YAML or JSON. Wins over --settings-json.
+    #[arg(short = 's', long = "settings-path")]
+    settings_path: Option<String>,
+    /// Settings as a JSON string.
+    #[arg(long = "settings-json")]
+    settings_json: Option<String>,
+}
+
+impl SettingsArgs {
+    fn read(&self) -> Result<serde_json::Value> {
+        evaluate::read_settings(self.settings_path.as_deref(), self.settings_json.as_deref())
+    }
+}
+
+/// Host flags shared by `run`, `bench` and `call`.
+#[derive(Args)]
+struct HostArgs {
+    /// Grant the Kubernetes resources listed in the module's contextAwareResources.
+    #[arg(long = "allow-context-aware")]
+    allow_context_aware: bool,
+    /// Answer host calls from a kwctl session file.
+    #[arg(long = "replay-host-capabilities-interactions")]
+    replay: Option<PathBuf>,
+}
+
 #[derive(Args)]
 struct BenchArgs {
     /// One request to measure (with the run flags below).
     #[arg(short = 'r', long = "request-path")]
     request_path: Option<String>,
-    #[arg(short = 's', long = "settings-path")]
-    settings_path: Option<String>,
-    #[arg(long = "settings-json")]
-    settings_json: Option<String>,
-    #[arg(long = "allow-context-aware")]
-    allow_context_aware: bool,
-    #[arg(long = "replay-host-capabilities-interactions")]
-    replay: Option<PathBuf>,
+    #[command(flatten)]
+    settings: SettingsArgs,
+    #[command(flatten)]
+    host: HostArgs,
     /// Warm evaluations (one instance).
     #[arg(long, default_value_t = 200)]
     iterations: usize,
@@ -89,10 +113,8 @@ struct BenchArgs {
 
 #[derive(Args)]
 struct CallArgs {
-    #[arg(long = "allow-context-aware")]
-    allow_context_aware: bool,
-    #[arg(long = "replay-host-capabilities-interactions")]
-    replay: Option<PathBuf>,
+    #[command(flatten)]
+    host: HostArgs,
     #[arg(long = "disable-wasmtime-cache")]
     disable_wasmtime_cache: bool,
     policy: PathBuf,
@@ -149,18 +171,10 @@ struct RunArgs {
     /// AdmissionRequest or AdmissionReview JSON file; `-` reads stdin.
     #[arg(short = 'r', long = "request-path")]
     request_path: String,
-    /// Settings file, YAML or JSON. Wins over --settings-json.
-    #[arg(short = 's', long = "settings-path")]
-    settings_path: Option<String>,
-    /// Settings as a JSON string.
-    #[arg(long = "settings-json")]
-    settings_json: Option<String>,
-    /// Grant the Kubernetes resources listed in the module's contextAwareResources.
-    #[arg(long = "allow-context-aware")]
-    allow_context_aware: bool,
-    /// Answer host calls from a kwctl session file.
-    #[arg(long = "replay-host-capabilities-interactions")]
-    replay: Option<PathBuf>,
+    #[command(flatten)]
+    settings: SettingsArgs,
+    #[command(flatten)]
+    host: HostArgs,
     /// Compile the module afresh instead of using wasmtime's on-disk cache.
     #[arg(long = "disable-wasmtime-cache")]
     disable_wasmtime_cache: bool,
@@ -198,11 +212,8 @@ fn main() {
 
 /// Builds the host for a module: kwctl grants the module's own
 /// contextAwareResources only with --allow-context-aware.
-fn host_for(
-    policy: &Policy,
-    allow_context_aware: bool,
-    replay: Option<&PathBuf>,
-) -> Result<Arc<Host>> {
+fn host_for(policy: &Policy, flags: &HostArgs) -> Result<Arc<Host>> {
+    let (allow_context_aware, replay) = (flags.allow_context_aware, flags.replay.as_ref());
     let metadata = metadata::read_from_module(&policy.bytes)?;
     let wanted = metadata
         .as_ref()
@@ -246,10 +257,9 @@ fn host_for(
 
 fn run(args: RunArgs) -> Result<()> {
     let request = evaluate::read_request(&args.request_path)?;
-    let settings =
-        evaluate::read_settings(args.settings_path.as_deref(), args.settings_json.as_deref())?;
+    let settings = args.settings.read()?;
     let policy = Policy::load(&args.policy, !args.disable_wasmtime_cache)?;
-    let host = host_for(&policy, args.allow_context_aware, args.replay.as_ref())?;
+    let host = host_for(&policy, &args.host)?;
     let instance = policy.instantiate(&host, None)?;
 
     let validation = instance.validate_settings(&settings);
@@ -379,7 +389,7 @@ fn call(args: CallArgs) -> Result<()> {
         std::fs::read(&args.payload).with_context(|| format!("cannot read {:?}", args.payload))?
     };
     let policy = Policy::load(&args.policy, !args.disable_wasmtime_cache)?;
-    let host = host_for(&policy, args.allow_context_aware, args.replay.as_ref())?;
+    let host = host_for(&policy, &args.host)?;
     let instance = policy.instantiate(&host, None)?;
     match instance.call(&args.operation, &payload) {
         Ok(answer) => {
@@ -401,7 +411,11 @@ fn bench_command(args: BenchArgs) -> Result<()> {
                    replay: Option<&PathBuf>|
      -> Result<bench::Subject> {
         let policy = Policy::load(path, true)?;
-        let host = host_for(&policy, true, replay)?;
+        let flags = HostArgs {
+            allow_context_aware: true,
+            replay: replay.cloned(),
+        };
+        let host = host_for(&policy, &flags)?;
         let request = evaluate::read_request(request)?;
         bench::Subject::new(policy, host, &request, settings)
     };
@@ -447,10 +461,9 @@ fn bench_command(args: BenchArgs) -> Result<()> {
         .request_path
         .as_deref()
         .ok_or_else(|| anyhow!("bench needs --request-path, or --floor with --cases"))?;
-    let settings =
-        evaluate::read_settings(args.settings_path.as_deref(), args.settings_json.as_deref())?;
+    let settings = args.settings.read()?;
     let policy = Policy::load(&policy_path, true)?;
-    let host = host_for(&policy, args.allow_context_aware, args.replay.as_ref())?;
+    let host = host_for(&policy, &args.host)?;
     let request = evaluate::read_request(request)?;
     let subject = bench::Subject::new(policy, host, &request, settings)?;
     let (warm, cold) = bench::measure(&subject, args.iterations, args.cold_iterations)?;
