@@ -4,6 +4,7 @@ a Pod with 1 MiB annotation values, and a Pod with 1,000 containers of
 1,000 env vars each. Used by tests/bad_input.rs, hardening.bats and the
 benchmarks. Same request shape as the committed cases."""
 import json
+import os
 import sys
 
 SETTINGS = {"allowedRoles": {"team-a": ["arn:aws:iam::111122223333:role/s3-*"]}, "awsDefaultRegion": "eu-west-1"}
@@ -33,6 +34,7 @@ def pod(name, containers, annotations=None):
 
 
 def main(out):
+    os.makedirs(out, exist_ok=True)
     mib = 1 << 20
     big = pod("huge-annotations", [{"name": "app", "image": "app:1"}], {
         "example.com/blob": "x" * mib,
