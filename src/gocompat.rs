@@ -62,17 +62,15 @@ pub fn first_csv_record(input: &str) -> Option<Vec<String>> {
                 None => return Some(fields),
             }
         } else {
-            let end_of_line = rest.find('\n').unwrap_or(rest.len());
-            let line = rest.get(..end_of_line).unwrap_or("");
-            let (field, next) = match line.find(',') {
-                Some(comma) => (line.get(..comma).unwrap_or(""), rest.get(comma + 1..)),
-                None => (line, None),
-            };
+            // Scan to this field's end only: searching for the end of the
+            // line on every field made a long record quadratic.
+            let end = rest.find([',', '\n']).unwrap_or(rest.len());
+            let (field, tail) = rest.split_at_checked(end).unwrap_or((rest, ""));
             if field.contains('"') {
                 return None; // ErrBareQuote
             }
             fields.push(field.to_owned());
-            match next {
+            match tail.strip_prefix(',') {
                 Some(next) => rest = next,
                 None => return Some(fields),
             }
@@ -181,6 +179,17 @@ mod tests {
         assert_eq!(first_csv_record("a\r\nb"), rec(&["a"]));
         assert_eq!(first_csv_record(r#""""#), rec(&[""]));
         assert_eq!(first_csv_record("a\r"), rec(&["a"]));
+    }
+
+    #[test]
+    fn csv_long_records_keep_every_field() {
+        // 1 MiB as in the bad-input matrix: 131,072 unquoted fields, then a
+        // quoted one holding a comma and a newline.
+        let record = format!("{}\"x,\ny\"\nignored", "sidecar,".repeat(1 << 17));
+        let fields = first_csv_record(&record).unwrap_or_default();
+        assert_eq!(fields.len(), (1 << 17) + 1);
+        assert!(fields.iter().take(1 << 17).all(|f| f == "sidecar"));
+        assert_eq!(fields.last().map(String::as_str), Some("x,\ny"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! How the core's cost grows: with containers, with env vars per container,
-//! and with allow-list patterns. Run with `make bench` (or
+//! with allow-list patterns and with the size of the annotations it parses. Run with `make bench` (or
 //! `cargo bench -p native-bench`); compare time per element across sizes.
 
 use std::collections::BTreeSet;
@@ -124,5 +124,35 @@ fn whole_evaluation(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, injection, allow_list, whole_evaluation);
+/// `skip-containers` is read from a Pod annotation, so its size is the
+/// user's: 1 KiB to 1 MiB of `sidecar,` fields (once quadratic).
+fn annotations(c: &mut Criterion) {
+    let mut group = c.benchmark_group("annotations/skip-containers-bytes");
+    for bytes in [1usize << 10, 1 << 16, 1 << 20] {
+        let value = "sidecar,".repeat(bytes / 8);
+        let annotations = json!({ "eks.amazonaws.com/skip-containers": value });
+        group.throughput(Throughput::Bytes(bytes as u64));
+        group.bench_with_input(
+            BenchmarkId::from_parameter(bytes),
+            &annotations,
+            |b, annotations| {
+                b.iter(|| {
+                    mutation::skipped_containers(
+                        annotations.as_object(),
+                        "eks.amazonaws.com/skip-containers",
+                    )
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    injection,
+    allow_list,
+    annotations,
+    whole_evaluation
+);
 criterion_main!(benches);
