@@ -187,8 +187,11 @@ fn fetch_service_account(
     warnings: &mut Vec<String>,
 ) -> Result<ServiceAccountState, Outcome> {
     match lookup_service_account(namespace, sa_name, get_resource) {
-        Lookup::Found(sa) => match json::string_map_at(&sa, &["metadata", "annotations"]) {
-            Ok(annotations) => Ok(ServiceAccountState::Found(annotations.cloned())),
+        Lookup::Found(mut sa) => match json::string_map_at(&sa, &["metadata", "annotations"]) {
+            // Moved out, not copied: annotations such as kubectl's
+            // last-applied-configuration can be large.
+            Ok(Some(_)) => Ok(ServiceAccountState::Found(take_annotations(&mut sa))),
+            Ok(None) => Ok(ServiceAccountState::Found(None)),
             Err(e) => {
                 let error = format!("the ServiceAccount returned by the host is malformed: {e}");
                 lookup_failed(settings.lookup_failure, who, sa_name, &error, warnings)
@@ -204,6 +207,14 @@ fn fetch_service_account(
         Lookup::Failed(error) => {
             lookup_failed(settings.lookup_failure, who, sa_name, &error, warnings)
         }
+    }
+}
+
+/// The object's `metadata.annotations` map, taken out of it.
+fn take_annotations(object: &mut Value) -> Option<Map<String, Value>> {
+    match object.pointer_mut("/metadata/annotations").map(Value::take) {
+        Some(Value::Object(map)) => Some(map),
+        _ => None,
     }
 }
 
@@ -273,7 +284,7 @@ fn pod_create(
     };
     let sa_view = sa_state.view();
     let pod_annotations = match pod::annotations(&object) {
-        Ok(a) => a.cloned(),
+        Ok(a) => a,
         Err(e) => return bad(e),
     };
     // Type errors are reported against the Pod as written, before the
@@ -286,30 +297,32 @@ fn pod_create(
         }
     }
 
+    // Identity and skipped containers are read from the Pod as written
+    // (borrowed: its annotations can be large), then the Pod is mutated.
+    let plan = match (settings.inject, sa_view) {
+        (true, Some(sa)) => {
+            let jitter = || identity::jitter_from_seed(&request.uid);
+            identity::resolve(settings, &namespace, &sa_name, sa, pod_annotations, &jitter).map(
+                |identity| {
+                    let skip = mutation::skipped_containers(
+                        pod_annotations,
+                        &settings.keys.skip_containers,
+                    );
+                    (identity, skip)
+                },
+            )
+        }
+        _ => None,
+    };
     let mut mutated = false;
-    if let (true, Some(sa)) = (settings.inject, sa_view) {
-        let jitter = || identity::jitter_from_seed(&request.uid);
-        let identity = identity::resolve(
-            settings,
-            &namespace,
-            &sa_name,
-            sa,
-            pod_annotations.as_ref(),
-            &jitter,
-        );
-        if let Some(identity) = identity {
-            if settings.restriction.is_none() {
-                warnings.extend(malformed_role_warning(&identity, &sa_name, &who));
-            }
-            let skip = mutation::skipped_containers(
-                pod_annotations.as_ref(),
-                &settings.keys.skip_containers,
-            );
-            if let Some(injection) = Injection::for_identity(&identity, settings) {
-                match mutation::inject(&mut object, &injection, &skip) {
-                    Ok(changed) => mutated = changed,
-                    Err(e) => return bad(e),
-                }
+    if let Some((identity, skip)) = plan {
+        if settings.restriction.is_none() {
+            warnings.extend(malformed_role_warning(&identity, &sa_name, &who));
+        }
+        if let Some(injection) = Injection::for_identity(&identity, settings) {
+            match mutation::inject(&mut object, &injection, &skip) {
+                Ok(changed) => mutated = changed,
+                Err(e) => return bad(e),
             }
         }
     }
@@ -663,21 +676,14 @@ fn template_violations(
             obj.insert(key.to_owned(), v.clone());
         }
     }
-    let annotations = pod::annotations(&pod)
-        .map_err(|e| format!("{template_field}.{e}"))?
-        .cloned();
+    // Read from the template itself, so the copy can be mutated.
+    let annotations = pod::annotations(template).map_err(|e| format!("{template_field}.{e}"))?;
     if let (true, Some(sa)) = (settings.inject, sa) {
         let jitter = || identity::jitter_from_seed(seed);
-        if let Some(identity) = identity::resolve(
-            settings,
-            namespace,
-            sa_name,
-            sa,
-            annotations.as_ref(),
-            &jitter,
-        ) {
-            let skip =
-                mutation::skipped_containers(annotations.as_ref(), &settings.keys.skip_containers);
+        if let Some(identity) =
+            identity::resolve(settings, namespace, sa_name, sa, annotations, &jitter)
+        {
+            let skip = mutation::skipped_containers(annotations, &settings.keys.skip_containers);
             if let Some(injection) = Injection::for_identity(&identity, settings) {
                 mutation::inject(&mut pod, &injection, &skip)
                     .map_err(|e| format!("{template_field}.{e}"))?;
