@@ -5,7 +5,7 @@
 //! never match `:`, so no pattern can widen a partition or an account by
 //! accident, and `{namespace}` stands for the namespace being checked.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::arn::{self, RoleArn};
 use crate::glob::Glob;
@@ -214,7 +214,7 @@ impl NamespaceAllowance<'_> {
 }
 
 /// One way an object breaks the allow-list.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Violation {
     NotAllowed {
         role: String,
@@ -283,12 +283,11 @@ pub fn check(
     usage: &PodUsage,
 ) -> Vec<Violation> {
     let mut violations = Vec::new();
-    for (i, role) in roles.iter().enumerate() {
-        if roles
-            .iter()
-            .take(i)
-            .any(|earlier| earlier.value == role.value)
-        {
+    // A set, not a scan of the earlier roles: one role per container made
+    // that quadratic in containers.
+    let mut judged = BTreeSet::new();
+    for role in roles {
+        if !judged.insert(role.value.as_str()) {
             continue;
         }
         match &role.arn {
@@ -350,6 +349,52 @@ mod tests {
         RolePattern::parse(pattern)
             .unwrap()
             .matches(&role(arn), namespace)
+    }
+
+    #[test]
+    fn each_role_value_is_judged_once_where_it_first_appears() {
+        let settings = crate::settings::parse(&serde_json::json!({})).unwrap();
+        let env = |name: &str| RoleSource::Env {
+            container: crate::identity::ContainerRef {
+                kind: crate::identity::ContainerKind::Regular,
+                name: name.to_owned(),
+            },
+        };
+        let denied = "arn:aws:iam::999988887777:role/x";
+        let roles = [
+            Role::new(
+                denied,
+                &settings,
+                RoleSource::Annotation { key: "k".into() },
+            ),
+            Role::new(denied, &settings, env("a")),
+            Role::new("arn:aws:iam::111122223333:role/ok", &settings, env("b")),
+            Role::new("bad", &settings, env("c")),
+            Role::new(denied, &settings, env("d")),
+            Role::new("bad", &settings, env("e")),
+        ];
+        let refs: Vec<&Role> = roles.iter().collect();
+        let allowed = allowed(&[("team-a", &["arn:aws:iam::111122223333:role/ok"])]);
+        let violations = check(
+            &allowed.for_namespace("team-a"),
+            &refs,
+            &PodUsage::default(),
+        );
+        let judged: Vec<(&str, &RoleSource)> = violations
+            .iter()
+            .map(|v| match v {
+                Violation::NotAllowed { role, source } => (role.as_str(), source),
+                Violation::Malformed { value, source, .. } => (value.as_str(), source),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            judged,
+            [
+                (denied, &RoleSource::Annotation { key: "k".into() }),
+                ("bad", &env("c")),
+            ]
+        );
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub enum ServiceAccount<'a> {
 }
 
 /// Where a role came from, for messages.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RoleSource {
     /// `<prefix>/role-arn` on the ServiceAccount.
     Annotation { key: String },
@@ -39,7 +39,7 @@ pub enum RoleSource {
 }
 
 /// Which kind of container, for messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ContainerKind {
     Init,
     Regular,
@@ -64,7 +64,7 @@ impl ContainerKind {
 }
 
 /// A container, named for messages: `init container "setup"`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ContainerRef {
     pub kind: ContainerKind,
     pub name: String,

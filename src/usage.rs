@@ -12,7 +12,7 @@ use crate::json::{self, FieldPath};
 use crate::settings::Settings;
 
 /// A way to pick a role that cannot be checked against the allow-list.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Unverifiable {
     /// `AWS_ROLE_ARN` set from a ConfigMap, Secret or field reference.
     ValueFrom {
@@ -29,7 +29,7 @@ pub enum Unverifiable {
 }
 
 /// A projected ServiceAccount token whose audience STS accepts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct StsToken {
     pub volume: String,
     pub audience: String,

@@ -148,11 +148,53 @@ fn annotations(c: &mut Criterion) {
     group.finish();
 }
 
+/// Roles a Pod names itself, one forbidden literal per container: every
+/// one is judged and reported (CREATE), and an update is judged by what it
+/// adds to the old object's violations. Both were once quadratic.
+fn violations(c: &mut Criterion) {
+    let settings = json!({"allowedRoles": {"team-a": ["arn:aws:iam::111122223333:role/s3-*"]}});
+    let sa = json!({"metadata": {"name": "app", "namespace": "team-a"}});
+    let mut group = c.benchmark_group("violations/containers");
+    for n in [100usize, 1000, 10000] {
+        let mut old = pod(n, 0);
+        for (i, container) in old["spec"]["containers"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            container["env"] = json!([{"name": "AWS_ROLE_ARN",
+                                       "value": format!("arn:aws:iam::999999999999:role/r{i}")}]);
+        }
+        let mut new = old.clone();
+        new["spec"]["ephemeralContainers"] = json!([{"name": "debug", "image": "busybox"}]);
+        let create = payload(&old, &settings);
+        let mut update: Value =
+            serde_json::from_slice(&payload(&new, &settings)).unwrap_or_default();
+        update["request"]["operation"] = json!("UPDATE");
+        update["request"]["subResource"] = json!("ephemeralcontainers");
+        update["request"]["oldObject"] = old;
+        let update = serde_json::to_vec(&update).unwrap_or_default();
+        group.throughput(Throughput::Elements(n as u64));
+        for (label, payload) in [("create", &create), ("update", &update)] {
+            group.bench_with_input(BenchmarkId::new(label, n), payload, |b, payload| {
+                b.iter(|| {
+                    let mut host =
+                        |_: &GetResourceRequest| -> Result<Value, String> { Ok(sa.clone()) };
+                    irsa_policy::evaluate_payload(payload, &mut host)
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
     injection,
     allow_list,
     annotations,
+    violations,
     whole_evaluation
 );
 criterion_main!(benches);
