@@ -192,8 +192,7 @@ fn fetch_service_account(
         Lookup::Found(mut sa) => match json::string_map_at(&sa, &["metadata", "annotations"]) {
             // Moved out, not copied: annotations such as kubectl's
             // last-applied-configuration can be large.
-            Ok(Some(_)) => Ok(ServiceAccountState::Found(take_annotations(&mut sa))),
-            Ok(None) => Ok(ServiceAccountState::Found(None)),
+            Ok(_) => Ok(ServiceAccountState::Found(take_annotations(&mut sa))),
             Err(e) => {
                 let error = format!("the ServiceAccount returned by the host is malformed: {e}");
                 lookup_failed(settings.lookup_failure, who, sa_name, &error, warnings)
@@ -299,23 +298,14 @@ fn pod_create(
         }
     }
 
-    // Identity and skipped containers are read from the Pod as written
-    // (borrowed: its annotations can be large), then the Pod is mutated.
-    let plan = match (settings.inject, sa_view) {
-        (true, Some(sa)) => {
-            let jitter = || identity::jitter_from_seed(&request.uid);
-            identity::resolve(settings, &namespace, &sa_name, sa, pod_annotations, &jitter).map(
-                |identity| {
-                    let skip = mutation::skipped_containers(
-                        pod_annotations,
-                        &settings.keys.skip_containers,
-                    );
-                    (identity, skip)
-                },
-            )
-        }
-        _ => None,
-    };
+    let plan = plan_injection(
+        settings,
+        &namespace,
+        &sa_name,
+        sa_view,
+        pod_annotations,
+        &request.uid,
+    );
     let mut mutated = false;
     if let Some((identity, skip)) = plan {
         if settings.restriction.is_none() {
@@ -369,6 +359,26 @@ fn pod_identity_facts(object: &Value, request_namespace: &str) -> Result<(String
     let spec = spec_at(object, &["spec"])?;
     let sa = pod::service_account_name(spec, "spec")?.to_owned();
     Ok((namespace, sa))
+}
+
+/// The identity to inject and the containers to skip, read from the object
+/// as written. The annotations are borrowed (they can be large), so the
+/// caller mutates the object only after this returns.
+fn plan_injection(
+    settings: &Settings,
+    namespace: &str,
+    sa_name: &str,
+    sa: Option<ServiceAccount<'_>>,
+    annotations: Option<&Map<String, Value>>,
+    seed: &str,
+) -> Option<(Identity, BTreeSet<String>)> {
+    if !settings.inject {
+        return None;
+    }
+    let jitter = || identity::jitter_from_seed(seed);
+    let identity = identity::resolve(settings, namespace, sa_name, sa?, annotations, &jitter)?;
+    let skip = mutation::skipped_containers(annotations, &settings.keys.skip_containers);
+    Some((identity, skip))
 }
 
 /// Without a restriction, a malformed role is injected as upstream does,
@@ -682,17 +692,12 @@ fn template_violations(
     }
     // Read from the template itself, so the copy can be mutated.
     let annotations = pod::annotations(template).map_err(|e| format!("{template_field}.{e}"))?;
-    if let (true, Some(sa)) = (settings.inject, sa) {
-        let jitter = || identity::jitter_from_seed(seed);
-        if let Some(identity) =
-            identity::resolve(settings, namespace, sa_name, sa, annotations, &jitter)
-        {
-            let skip = mutation::skipped_containers(annotations, &settings.keys.skip_containers);
-            if let Some(injection) = Injection::for_identity(&identity, settings) {
-                mutation::inject(&mut pod, &injection, &skip)
-                    .map_err(|e| format!("{template_field}.{e}"))?;
-            }
-        }
+    if let Some((identity, skip)) =
+        plan_injection(settings, namespace, sa_name, sa, annotations, seed)
+        && let Some(injection) = Injection::for_identity(&identity, settings)
+    {
+        mutation::inject(&mut pod, &injection, &skip)
+            .map_err(|e| format!("{template_field}.{e}"))?;
     }
     let sa_roles = sa
         .map(|sa| identity::roles_for(settings, namespace, sa_name, sa))

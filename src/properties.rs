@@ -1,6 +1,9 @@
 //! Properties over generated Pods and settings (see `testgen`): proptest
 //! draws bytes, `arbitrary` turns them into admission cases, so the same
 //! generator also drives the structured fuzz target.
+//!
+//! Test-only (`#[cfg(test)] mod properties` in `lib.rs`): its `panic!`s
+//! are test failures on bad generator output and never reach the module.
 
 use std::collections::BTreeSet;
 

@@ -1,6 +1,7 @@
 //! How the core's cost grows: with containers, with env vars per container,
-//! with allow-list patterns and with the size of the annotations it parses. Run with `make bench` (or
-//! `cargo bench -p native-bench`); compare time per element across sizes.
+//! with allow-list patterns and with the size of the annotations it parses.
+//! Run with `make bench` (or `cargo bench -p native-bench`); compare time
+//! per element across sizes.
 
 use std::collections::BTreeSet;
 
@@ -90,6 +91,12 @@ fn allow_list(c: &mut Criterion) {
     group.finish();
 }
 
+/// One evaluation, the ServiceAccount lookup answered with `sa`.
+fn evaluate(payload: &[u8], sa: &Value) -> irsa_policy::admission::Outcome {
+    let mut host = |_: &GetResourceRequest| -> Result<Value, String> { Ok(sa.clone()) };
+    irsa_policy::evaluate_payload(payload, &mut host)
+}
+
 fn whole_evaluation(c: &mut Criterion) {
     let sa = service_account();
     let mut group = c.benchmark_group("evaluate/containers");
@@ -111,13 +118,7 @@ fn whole_evaluation(c: &mut Criterion) {
             BenchmarkId::from_parameter(label),
             &payload,
             |b, payload| {
-                b.iter(|| {
-                    let mut host =
-                        |_: &GetResourceRequest| -> Result<Value, String> { Ok(sa.clone()) };
-                    let answer =
-                        irsa_policy::response(irsa_policy::evaluate_payload(payload, &mut host));
-                    serde_json::to_vec(&answer)
-                })
+                b.iter(|| serde_json::to_vec(&irsa_policy::response(evaluate(payload, &sa))))
             },
         );
     }
@@ -178,11 +179,7 @@ fn violations(c: &mut Criterion) {
         group.throughput(Throughput::Elements(n as u64));
         for (label, payload) in [("create", &create), ("update", &update)] {
             group.bench_with_input(BenchmarkId::new(label, n), payload, |b, payload| {
-                b.iter(|| {
-                    let mut host =
-                        |_: &GetResourceRequest| -> Result<Value, String> { Ok(sa.clone()) };
-                    irsa_policy::evaluate_payload(payload, &mut host)
-                })
+                b.iter(|| evaluate(payload, &sa))
             });
         }
     }
