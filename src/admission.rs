@@ -10,14 +10,16 @@
 use std::collections::BTreeSet;
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::allowlist::{self, NamespaceAllowance, Violation};
 use crate::identity::{self, Identity, Role, RoleSource, ServiceAccount};
 use crate::json;
 use crate::lookup::{GetResource, Lookup, lookup_service_account};
-use crate::mutation::{self, Injection};
+use crate::mutation::{self, Injection, PodShape};
 use crate::pod;
+use crate::pod_text::{Places, PodText};
 use crate::settings::{Enforcement, LookupFailure, Restriction, Settings};
 use crate::usage::{self, PodUsage};
 
@@ -30,7 +32,7 @@ pub const CODE_INTERNAL_ERROR: u16 = 500;
 pub enum Verdict {
     Accept,
     /// Accept with this object in place of the request's.
-    Mutate(Value),
+    Mutate(MutatedObject),
     Reject {
         message: String,
         code: u16,
@@ -67,6 +69,28 @@ impl Outcome {
     }
 }
 
+/// A mutated object as JSON text: the request's own text with the additions
+/// spliced in, so every byte the policy did not add is as it was sent. Only
+/// this module makes one, from JSON text or a serialised `Value`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MutatedObject(String);
+
+impl MutatedObject {
+    #[cfg(test)]
+    pub(crate) fn new(json: String) -> Self {
+        MutatedObject(json)
+    }
+
+    pub fn json(&self) -> &str {
+        &self.0
+    }
+
+    /// The object parsed, for tests and tools.
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(&self.0).unwrap_or_default()
+    }
+}
+
 /// The parts of an AdmissionRequest the policy reads. The rest (userInfo,
 /// options, requestKind, ...) is skipped without being built.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -78,9 +102,26 @@ pub struct Request {
     pub operation: String,
     #[serde(rename = "subResource", alias = "sub_resource")]
     pub sub_resource: String,
-    pub object: Value,
+    /// Kept as text: it is parsed for reading, and a mutated Pod is this
+    /// text with the injection spliced in.
+    pub object: Option<Box<RawValue>>,
     #[serde(rename = "oldObject", alias = "old_object")]
-    pub old_object: Value,
+    pub old_object: Option<Box<RawValue>>,
+}
+
+impl Request {
+    fn object(&self) -> Result<Value, String> {
+        json::parse_raw(self.object.as_deref(), "object")
+    }
+
+    /// `object` and `oldObject`, parsed.
+    fn objects(&self) -> Result<(Value, Value), String> {
+        let object = self.object()?;
+        Ok((
+            object,
+            json::parse_raw(self.old_object.as_deref(), "oldObject")?,
+        ))
+    }
 }
 
 /// `request.kind`: the object's group, version and kind.
@@ -114,12 +155,39 @@ pub fn evaluate(
     settings: &Settings,
     get_resource: &mut GetResource<'_>,
 ) -> Outcome {
+    evaluate_with(request, settings, get_resource, PodReader::Text)
+}
+
+/// [`evaluate`] with every Pod parsed into a `Value`: the reference the
+/// text reader is tested against (unit, property and fuzz tests).
+pub fn evaluate_parsed(
+    request: Request,
+    settings: &Settings,
+    get_resource: &mut GetResource<'_>,
+) -> Outcome {
+    evaluate_with(request, settings, get_resource, PodReader::Parsed)
+}
+
+/// How a Pod CREATE without `allowedRoles` is read.
+#[derive(Clone, Copy, PartialEq)]
+enum PodReader {
+    /// [`PodText`] first, the parsed Pod if it gives up.
+    Text,
+    Parsed,
+}
+
+fn evaluate_with(
+    request: Request,
+    settings: &Settings,
+    get_resource: &mut GetResource<'_>,
+    reader: PodReader,
+) -> Outcome {
     let group = request.kind.group.as_str();
     let kind = request.kind.kind.as_str();
     let create_or_update = matches!(request.operation.as_str(), "CREATE" | "UPDATE");
     let sub_resource = request.sub_resource.as_str();
     match (group, kind, request.operation.as_str(), sub_resource) {
-        ("", "Pod", "CREATE", "") => pod_create(request, settings, get_resource),
+        ("", "Pod", "CREATE", "") => pod_create(request, settings, get_resource, reader),
         ("", "Pod", "UPDATE", "" | "ephemeralcontainers") => pod_update(request, settings),
         ("", "ServiceAccount", _, "") if create_or_update => service_account(request, settings),
         _ if create_or_update && sub_resource.is_empty() => {
@@ -138,7 +206,15 @@ pub fn evaluate(
 
 /// The namespace an object lives in: the request's, else its own.
 fn namespace_of(object: &Value, request_namespace: &str) -> Result<String, String> {
-    match json::str_at(object, &["metadata", "namespace"])? {
+    choose_namespace(
+        request_namespace,
+        json::str_at(object, &["metadata", "namespace"])?,
+    )
+}
+
+/// The request's namespace, else the object's `metadata.namespace`.
+fn choose_namespace(request_namespace: &str, own: Option<&str>) -> Result<String, String> {
+    match own {
         _ if !request_namespace.is_empty() => Ok(request_namespace.to_owned()),
         Some(ns) if !ns.is_empty() => Ok(ns.to_owned()),
         _ => Err("neither the request nor metadata.namespace names a namespace".to_owned()),
@@ -252,11 +328,97 @@ fn pod_create(
     request: Request,
     settings: &Settings,
     get_resource: &mut GetResource<'_>,
+    reader: PodReader,
 ) -> Outcome {
     if !settings.inject && settings.restriction.is_none() {
         return Outcome::accept();
     }
-    let mut object = request.object;
+    if reader == PodReader::Text
+        && settings.restriction.is_none()
+        && let Some(text) = request.object.as_deref()
+        && let Some(pod) = PodText::read(text.get())
+        && let Some(outcome) = pod_create_from_text(&request, text, &pod, settings, get_resource)
+    {
+        return outcome;
+    }
+    pod_create_parsed(request, settings, get_resource)
+}
+
+/// Pod CREATE without `allowedRoles`, read by [`PodText`]: the same
+/// decisions as [`pod_create_parsed`], without building the Pod as a
+/// `Value`. `None` (always before the ServiceAccount lookup) leaves the
+/// request to the parsed path, which names what is wrong.
+fn pod_create_from_text(
+    request: &Request,
+    text: &RawValue,
+    pod: &PodText<'_>,
+    settings: &Settings,
+    get_resource: &mut GetResource<'_>,
+) -> Option<Outcome> {
+    let namespace = choose_namespace(&request.namespace, pod.namespace).ok()?;
+    let sa_name = pod::service_account_of([pod.service_account_name, pod.service_account]);
+    let annotations = pod.annotations.as_ref();
+    let shape = &pod.shape;
+    let pod_name = pod::display_name_of("Pod", pod.name, pod.generate_name);
+    let who = format!("{pod_name} in namespace {namespace:?}");
+    let mut warnings = Vec::new();
+    let sa_state = match fetch_service_account(
+        settings,
+        &namespace,
+        sa_name,
+        &who,
+        get_resource,
+        &mut warnings,
+    ) {
+        Ok(state) => state,
+        Err(outcome) => return Some(outcome.with_warnings(warnings)),
+    };
+    let planned = plan_injection(
+        settings,
+        &namespace,
+        sa_name,
+        sa_state.view(),
+        annotations,
+        &request.uid,
+    );
+    let Some((identity, skip)) = planned else {
+        return Some(Outcome::accept().with_warnings(warnings));
+    };
+    warnings.extend(malformed_role_warning(&identity, sa_name, &who));
+    let mut verdict = Verdict::Accept;
+    if let Some(injection) = Injection::for_identity(&identity, settings) {
+        let plan = mutation::plan(shape, &injection, &skip);
+        if plan.changed() {
+            let parsed = || {
+                let mut object = json::parse_raw(Some(text), "object")?;
+                plan.apply(&mut object);
+                Ok(object)
+            };
+            match mutated_object(&plan, Some((text, &pod.places)), parsed) {
+                Ok(object) => verdict = Verdict::Mutate(object),
+                Err(e) => {
+                    return Some(Outcome::reject(
+                        format!("{pod_name}: {e}"),
+                        CODE_BAD_REQUEST,
+                    ));
+                }
+            }
+        }
+    }
+    Some(Outcome { verdict, warnings })
+}
+
+/// Pod CREATE, read from the parsed Pod: with `allowedRoles`, and for every
+/// Pod the view gives up on.
+fn pod_create_parsed(
+    request: Request,
+    settings: &Settings,
+    get_resource: &mut GetResource<'_>,
+) -> Outcome {
+    let mut object = match request.object() {
+        Ok(object) => object,
+        Err(e) => return Outcome::reject(e, CODE_BAD_REQUEST),
+    };
     let pod_name = pod::display_name("Pod", &object);
     let bad = |e: String| Outcome::reject(format!("{pod_name}: {e}"), CODE_BAD_REQUEST);
     if !object.is_object() {
@@ -306,15 +468,34 @@ fn pod_create(
         pod_annotations,
         &request.uid,
     );
-    let mut mutated = false;
+    let mut mutated = None;
     if let Some((identity, skip)) = plan {
         if settings.restriction.is_none() {
             warnings.extend(malformed_role_warning(&identity, &sa_name, &who));
         }
         if let Some(injection) = Injection::for_identity(&identity, settings) {
-            match mutation::inject(&mut object, &injection, &skip) {
-                Ok(changed) => mutated = changed,
+            let plan = match PodShape::of_value(&object) {
+                Ok(shape) => mutation::plan(&shape, &injection, &skip),
                 Err(e) => return bad(e),
+            };
+            if plan.changed() {
+                // The Pod is checked as it will run, so the restriction
+                // needs the injection in the parsed Pod too.
+                let applied = settings.restriction.is_some();
+                if applied {
+                    plan.apply(&mut object);
+                }
+                let parsed = || {
+                    let mut changed = object.clone();
+                    if !applied {
+                        plan.apply(&mut changed);
+                    }
+                    Ok(changed)
+                };
+                let text = request.object.as_deref();
+                let read = text.and_then(|text| PodText::read(text.get()));
+                let places = text.zip(read.as_ref().map(|pod| &pod.places));
+                mutated = Some(mutated_object(&plan, places, parsed));
             }
         }
     }
@@ -345,12 +526,28 @@ fn pod_create(
         }
     }
 
-    let verdict = if mutated {
-        Verdict::Mutate(object)
-    } else {
-        Verdict::Accept
+    let verdict = match mutated {
+        Some(Ok(object)) => Verdict::Mutate(object),
+        Some(Err(e)) => return bad(e),
+        None => Verdict::Accept,
     };
     Outcome { verdict, warnings }
+}
+
+/// The Pod with `plan` made: its request text with the additions spliced
+/// in at `places`, or, when the text could not be read, `parsed()` (the
+/// parsed Pod with the plan applied) serialised again.
+fn mutated_object(
+    plan: &mutation::Plan<'_>,
+    text: Option<(&RawValue, &Places)>,
+    parsed: impl FnOnce() -> Result<Value, String>,
+) -> Result<MutatedObject, String> {
+    if let Some(json) = text.and_then(|(text, places)| plan.splice(text.get(), places)) {
+        return Ok(MutatedObject(json));
+    }
+    serde_json::to_string(&parsed()?)
+        .map(MutatedObject)
+        .map_err(|e| format!("the mutated Pod cannot be written as JSON: {e}"))
 }
 
 /// The Pod's namespace and ServiceAccount name.
@@ -449,7 +646,11 @@ fn pod_update(request: Request, settings: &Settings) -> Outcome {
     let Some(restriction) = &settings.restriction else {
         return Outcome::accept();
     };
-    let object = &request.object;
+    let (object, old_object) = match request.objects() {
+        Ok(objects) => objects,
+        Err(e) => return Outcome::reject(e, CODE_BAD_REQUEST),
+    };
+    let object = &object;
     let pod_name = pod::display_name("Pod", object);
     let bad = |e: String| Outcome::reject(format!("{pod_name}: {e}"), CODE_BAD_REQUEST);
     let result = (|| {
@@ -465,7 +666,7 @@ fn pod_update(request: Request, settings: &Settings) -> Outcome {
         let sa_name = pod::service_account_name(spec, "spec")?.to_owned();
         let allowance = restriction.allowed.for_namespace(&namespace);
         let new = pod_violations(settings, restriction, &allowance, spec, "spec", &[])?;
-        let old = match json::at(&request.old_object, &["spec"]) {
+        let old = match json::at(&old_object, &["spec"]) {
             Some(old_spec) => pod_violations(
                 settings,
                 restriction,
@@ -501,7 +702,11 @@ fn pod_update(request: Request, settings: &Settings) -> Outcome {
 /// ServiceAccount CREATE/UPDATE: its role annotation must be well-formed
 /// and allowed in its namespace.
 fn service_account(request: Request, settings: &Settings) -> Outcome {
-    let object = &request.object;
+    let (object, old_object) = match request.objects() {
+        Ok(objects) => objects,
+        Err(e) => return Outcome::reject(e, CODE_BAD_REQUEST),
+    };
+    let object = &object;
     let sa_name = pod::display_name("ServiceAccount", object);
     let bad = |e: String| Outcome::reject(format!("{sa_name}: {e}"), CODE_BAD_REQUEST);
     if !object.is_object() {
@@ -551,9 +756,7 @@ fn service_account(request: Request, settings: &Settings) -> Outcome {
         allowlist::check(&allowance, &roles, &PodUsage::default())
     };
     let new = check(&role);
-    let old = role_of(&request.old_object)
-        .map(|r| check(&r))
-        .unwrap_or_default();
+    let old = role_of(&old_object).map(|r| check(&r)).unwrap_or_default();
     let mut warnings = Vec::new();
     match enforce(
         restriction,
@@ -580,7 +783,11 @@ fn workload(
         return Outcome::accept();
     };
     let kind = request.kind.kind.as_str();
-    let object = &request.object;
+    let (object, old_object) = match request.objects() {
+        Ok(objects) => objects,
+        Err(e) => return Outcome::reject(e, CODE_BAD_REQUEST),
+    };
+    let object = &object;
     let name = pod::display_name(kind, object);
     let bad = |e: String| Outcome::reject(format!("{name}: {e}"), CODE_BAD_REQUEST);
     if !object.is_object() {
@@ -638,7 +845,7 @@ fn workload(
     };
     // The old template is judged with the same ServiceAccount data when it
     // names the same ServiceAccount, and with none otherwise.
-    let old = json::at(&request.old_object, template_path)
+    let old = json::at(&old_object, template_path)
         .and_then(|old_template| {
             let old_sa = spec_at(old_template, &["spec"])
                 .and_then(|s| pod::service_account_name(s, "spec"))
@@ -722,6 +929,10 @@ mod tests {
 
     const ROLE: &str = "arn:aws:iam::111122223333:role/s3-reader";
 
+    fn raw(object: &Value) -> Option<Box<RawValue>> {
+        Some(serde_json::value::to_raw_value(object).unwrap())
+    }
+
     fn request(object: Value) -> Request {
         serde_json::from_value(json!({
             "uid": "req-1",
@@ -751,12 +962,23 @@ mod tests {
         answer: impl Fn(&GetResourceRequest) -> Result<Value, String>,
     ) -> (Outcome, usize) {
         let settings = parse(&settings).unwrap();
+        let mut parsed_calls = 0;
+        let parsed = evaluate_parsed(req.clone(), &settings, &mut |r: &GetResourceRequest| {
+            parsed_calls += 1;
+            answer(r)
+        });
         let mut calls = 0;
         let mut get = |r: &GetResourceRequest| {
             calls += 1;
             answer(r)
         };
         let outcome = evaluate(req, &settings, &mut get);
+        // Every test here also checks the text reader against the parsed path.
+        assert_eq!(
+            outcome, parsed,
+            "the text reader and the parsed Pod disagree"
+        );
+        assert_eq!(calls, parsed_calls);
         (outcome, calls)
     }
 
@@ -781,6 +1003,7 @@ mod tests {
         let Verdict::Mutate(object) = outcome.verdict else {
             panic!("{outcome:?}")
         };
+        let object = object.to_value();
         assert_eq!(object["spec"]["containers"][0]["env"][0]["value"], ROLE);
         assert_eq!(object["spec"]["volumes"][0]["name"], "aws-iam-token");
     }
@@ -870,6 +1093,7 @@ mod tests {
         let Verdict::Mutate(object) = outcome.verdict else {
             panic!()
         };
+        let object = object.to_value();
         assert_eq!(
             object["metadata"]["labels"]["eks.amazonaws.com/pod-identity"],
             "enabled"
@@ -1145,7 +1369,7 @@ mod tests {
         let mut req = request(new);
         req.operation = "UPDATE".into();
         req.sub_resource = "ephemeralcontainers".into();
-        req.old_object = old;
+        req.old_object = raw(&old);
         let (outcome, calls) = eval_with(req, restricted(json!({})), |_| {
             panic!("no lookup on UPDATE")
         });
@@ -1166,7 +1390,7 @@ mod tests {
         new["metadata"]["finalizers"] = json!([]);
         let mut req = request(new);
         req.operation = "UPDATE".into();
-        req.old_object = old;
+        req.old_object = raw(&old);
         let (outcome, _) = eval_with(req, restricted(json!({})), |_| panic!());
         assert_eq!(outcome, Outcome::accept());
     }
@@ -1183,7 +1407,7 @@ mod tests {
         req.kind.kind = "ServiceAccount".into();
         req.operation = operation.into();
         if operation == "UPDATE" {
-            req.old_object = object(old_role);
+            req.old_object = raw(&object(old_role));
         }
         req
     }
@@ -1314,6 +1538,7 @@ mod tests {
         let Verdict::Mutate(object) = outcome.verdict else {
             panic!()
         };
+        let object = object.to_value();
         let (again, _) = eval_with(request(object), json!({}), answer);
         assert_eq!(again, Outcome::accept());
     }

@@ -3,6 +3,7 @@
 //! The policy never deserialises a Pod into typed structs: what it does not
 //! read, it does not touch, so unknown and future fields survive as sent.
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use std::fmt;
@@ -184,6 +185,31 @@ pub fn string_map_at<'a>(
         }
     }
     Ok(Some(map))
+}
+
+/// `request.<field>` parsed; `Null` when absent. The payload parse only
+/// checked its syntax, so a lone surrogate or deep nesting surfaces here,
+/// named by its path like any malformed payload.
+pub fn parse_raw(raw: Option<&RawValue>, field: &str) -> Result<Value, String> {
+    let Some(raw) = raw else {
+        return Ok(Value::Null);
+    };
+    serde_json::from_str(raw.get()).map_err(|_| {
+        let mut deserializer = serde_json::Deserializer::from_str(raw.get());
+        let error = serde_path_to_error::deserialize::<_, Value>(&mut deserializer)
+            .err()
+            .map(|e| {
+                let path = e.path().to_string();
+                let path = if path == "." {
+                    String::new()
+                } else {
+                    format!(".{path}")
+                };
+                format!("{path}: {}", e.inner())
+            })
+            .unwrap_or_default();
+        format!("malformed admission request at request.{field}{error}")
+    })
 }
 
 /// Reads one entry of a map checked by [`string_map_at`].

@@ -27,7 +27,9 @@ pub mod lookup;
 pub mod mutation;
 pub mod names;
 pub mod pod;
+pub mod pod_text;
 pub mod settings;
+pub mod splice;
 #[cfg(any(test, feature = "testgen"))]
 pub mod testgen;
 pub mod usage;
@@ -36,17 +38,16 @@ pub mod usage;
 mod properties;
 
 use kubewarden_policy_sdk::host_capabilities::kubernetes::{GetResourceRequest, get_resource};
-use kubewarden_policy_sdk::response::ValidationResponse;
 use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use kubewarden_policy_sdk::wapc_guest::{self as guest, CallResult};
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use admission::{CODE_BAD_REQUEST, Outcome, Verdict};
+use admission::{CODE_BAD_REQUEST, MutatedObject, Outcome, Verdict};
 use settings::Settings;
 
 #[unsafe(no_mangle)]
@@ -70,23 +71,33 @@ struct Payload<'a> {
 
 fn validate(payload: &[u8]) -> CallResult {
     let outcome = evaluate_payload(payload, &mut host_get_resource);
-    // A mutated object is about as large as the request: size the buffer
-    // once instead of growing it step by step.
-    let mut answer = Vec::with_capacity(payload.len().saturating_add(4096));
-    serde_json::to_writer(&mut answer, &response(outcome))?;
-    Ok(answer)
+    Ok(response(outcome).to_json())
 }
 
 /// Parses a `validate` payload and evaluates it; any parse problem becomes a
 /// rejection that says what is wrong.
 pub fn evaluate_payload(payload: &[u8], get: &mut lookup::GetResource<'_>) -> Outcome {
+    evaluate_payload_with(payload, get, admission::evaluate)
+}
+
+/// [`evaluate_payload`] through [`admission::evaluate_parsed`], the
+/// reference the fast path is tested against.
+pub fn evaluate_payload_parsed(payload: &[u8], get: &mut lookup::GetResource<'_>) -> Outcome {
+    evaluate_payload_with(payload, get, admission::evaluate_parsed)
+}
+
+fn evaluate_payload_with(
+    payload: &[u8],
+    get: &mut lookup::GetResource<'_>,
+    evaluate: fn(admission::Request, &Settings, &mut lookup::GetResource<'_>) -> Outcome,
+) -> Outcome {
     let parsed: Payload<'_> = match serde_json::from_slice(payload) {
         Ok(p) => p,
         Err(_) => return Outcome::reject(malformed_payload(payload), CODE_BAD_REQUEST),
     };
     let raw_settings = parsed.settings.map_or("null", RawValue::get);
     match cached_settings(raw_settings.as_bytes()) {
-        Ok(settings) => admission::evaluate(parsed.request, &settings, get),
+        Ok(settings) => evaluate(parsed.request, &settings, get),
         Err(e) => Outcome::reject(format!("invalid policy {e}"), CODE_BAD_REQUEST),
     }
 }
@@ -146,20 +157,64 @@ fn host_error_text(error: &str) -> String {
         .to_owned()
 }
 
-/// The SDK response for an outcome.
-pub fn response(outcome: Outcome) -> ValidationResponse {
+/// The `validate` answer, with the SDK's `ValidationResponse` fields. It is
+/// written by hand because the mutated object is already JSON text (the
+/// SDK's type would parse it only to serialise it again).
+#[derive(Debug)]
+pub struct Response {
+    pub accepted: bool,
+    pub message: Option<String>,
+    pub code: Option<u16>,
+    pub mutated_object: Option<MutatedObject>,
+    pub warnings: Option<Vec<String>>,
+}
+
+impl Response {
+    /// The JSON the host reads.
+    pub fn to_json(&self) -> Vec<u8> {
+        #[derive(Serialize)]
+        struct Fields<'a> {
+            accepted: bool,
+            message: &'a Option<String>,
+            code: Option<u16>,
+            audit_annotations: Option<()>,
+            warnings: &'a Option<Vec<String>>,
+        }
+        let object = self
+            .mutated_object
+            .as_ref()
+            .map_or("null", MutatedObject::json);
+        let mut out = Vec::with_capacity(object.len() + 256);
+        let fields = Fields {
+            accepted: self.accepted,
+            message: &self.message,
+            code: self.code,
+            audit_annotations: None,
+            warnings: &self.warnings,
+        };
+        // Plain data into a Vec: serialising cannot fail.
+        let _ = serde_json::to_writer(&mut out, &fields);
+        out.pop(); // the closing brace
+        out.extend_from_slice(b",\"mutated_object\":");
+        out.extend_from_slice(object.as_bytes());
+        out.push(b'}');
+        out
+    }
+}
+
+/// The response for an outcome.
+pub fn response(outcome: Outcome) -> Response {
     let warnings = (!outcome.warnings.is_empty()).then_some(outcome.warnings);
     let (accepted, message, code, mutated_object) = match outcome.verdict {
         Verdict::Accept => (true, None, None, None),
         Verdict::Mutate(object) => (true, None, None, Some(object)),
         Verdict::Reject { message, code } => (false, Some(message), Some(code), None),
     };
-    ValidationResponse {
+    Response {
         accepted,
         message,
         code,
         mutated_object,
-        audit_annotations: None,
         warnings,
     }
 }
@@ -265,20 +320,48 @@ mod tests {
     }
 
     #[test]
-    fn responses_carry_verdict_and_warnings() {
-        let r = response(Outcome::accept());
-        assert!(r.accepted && r.mutated_object.is_none() && r.warnings.is_none());
-        let r = response(Outcome::reject("no", 403));
-        assert_eq!(
-            (r.accepted, r.message.as_deref(), r.code),
-            (false, Some("no"), Some(403))
-        );
-        let r = response(Outcome {
-            verdict: Verdict::Mutate(serde_json::json!({"a": 1})),
-            warnings: vec!["w".into()],
-        });
-        assert!(r.accepted);
-        assert_eq!(r.mutated_object, Some(serde_json::json!({"a": 1})));
-        assert_eq!(r.warnings, Some(vec!["w".to_owned()]));
+    fn responses_are_what_the_sdk_would_write() {
+        let mutated = admission::MutatedObject::new("{\"a\": [1, {}]}".to_owned());
+        let outcomes = [
+            Outcome::accept(),
+            Outcome::reject("no \"way\"", 403),
+            Outcome {
+                verdict: Verdict::Mutate(mutated),
+                warnings: vec!["w".into()],
+            },
+        ];
+        for outcome in outcomes {
+            let ours: Value = serde_json::from_slice(&response(outcome.clone()).to_json()).unwrap();
+            let warnings = (!outcome.warnings.is_empty()).then_some(outcome.warnings);
+            let sdk = match outcome.verdict {
+                Verdict::Accept => kubewarden_policy_sdk::response::ValidationResponse {
+                    accepted: true,
+                    message: None,
+                    code: None,
+                    mutated_object: None,
+                    audit_annotations: None,
+                    warnings,
+                },
+                Verdict::Reject { message, code } => {
+                    kubewarden_policy_sdk::response::ValidationResponse {
+                        accepted: false,
+                        message: Some(message),
+                        code: Some(code),
+                        mutated_object: None,
+                        audit_annotations: None,
+                        warnings,
+                    }
+                }
+                Verdict::Mutate(object) => kubewarden_policy_sdk::response::ValidationResponse {
+                    accepted: true,
+                    message: None,
+                    code: None,
+                    mutated_object: Some(object.to_value()),
+                    audit_annotations: None,
+                    warnings,
+                },
+            };
+            assert_eq!(ours, serde_json::to_value(&sdk).unwrap());
+        }
     }
 }

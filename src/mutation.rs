@@ -1,13 +1,17 @@
 //! Builds the injection upstream's `getPodSpecPatch` makes (`handler.go:311-429`),
-//! applied in place to the Pod's JSON so that nothing else changes.
+//! so that nothing else in the Pod changes.
 //!
 //! Upstream re-serialises every container from typed structs and so drops
 //! fields its client library does not know (issues #84, #165, #208). Here
 //! only the documented additions are made: env entries and a mount appended
 //! per container, one volume prepended, and in Pod Identity mode one label.
+//! A [`Plan`] of them is decided from the Pod's [`PodShape`], then either
+//! applied to the parsed Pod or spliced into the request's text, which keeps
+//! every other byte as the API server sent it.
 
 use std::collections::BTreeSet;
 
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::constants::*;
@@ -15,7 +19,9 @@ use crate::gocompat::{first_csv_record, join_path};
 use crate::identity::Identity;
 use crate::json::{self, FieldPath, type_error};
 use crate::pod;
+use crate::pod_text::Places;
 use crate::settings::Settings;
+use crate::splice::{Splicer, array};
 
 /// Everything needed to inject one identity into one Pod.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,6 +111,128 @@ pub fn token_file_path(mount_path: &str, token_path: &str, windows: bool) -> Str
     }
 }
 
+/// What injecting one identity changes in one Pod, decided from the Pod as
+/// written. It is applied to the parsed Pod ([`Plan::apply`]) or written
+/// into the request's text ([`Plan::splice`]); both make the same object.
+#[derive(Debug)]
+pub struct Plan<'a> {
+    injection: &'a Injection<'a>,
+    token_file: String,
+    label: bool,
+    volume: bool,
+    containers: Vec<ContainerPlan>,
+}
+
+const INIT_CONTAINERS: &str = "initContainers";
+const CONTAINERS: &str = "containers";
+
+/// The additions to the container at `spec.<field>[index]`.
+#[derive(Debug)]
+struct ContainerPlan {
+    field: &'static str,
+    index: usize,
+    sts: bool,
+    region: bool,
+    pair: bool,
+    mount: bool,
+}
+
+/// What the injection reads from a Pod, read once: from the parsed Pod by
+/// [`PodShape::of_value`], which also checks every type, or from the request
+/// text by [`crate::pod_text::PodText::read`].
+#[derive(Debug, Default, PartialEq)]
+pub struct PodShape<'a> {
+    /// `metadata` is absent, null or an object, so a label can be set.
+    pub labels_writable: bool,
+    /// The Pod Identity label is already `enabled`.
+    pub pod_identity_labeled: bool,
+    pub windows: bool,
+    pub volumes: Vec<&'a str>,
+    pub init_containers: Vec<ContainerShape<'a>>,
+    pub containers: Vec<ContainerShape<'a>>,
+}
+
+/// A container's name and the names of its env entries and mounts.
+#[derive(Debug, Default, PartialEq)]
+pub struct ContainerShape<'a> {
+    pub name: &'a str,
+    pub env: Vec<&'a str>,
+    pub mounts: Vec<&'a str>,
+}
+
+impl<'a> PodShape<'a> {
+    /// Reads a parsed Pod, checking the type of every field the injection
+    /// reads or extends, so a malformed Pod is rejected whole.
+    pub fn of_value(pod: &'a Value) -> Result<PodShape<'a>, String> {
+        let spec = pod
+            .get("spec")
+            .ok_or_else(|| "spec is missing".to_owned())?;
+        if !spec.is_object() {
+            return Err(type_error("spec", "an object", spec));
+        }
+        let labels = json::object_at(pod, &["metadata", "labels"])?;
+        let spec_path = FieldPath::root("spec");
+        let mut shape = PodShape {
+            labels_writable: matches!(
+                pod.get("metadata"),
+                None | Some(Value::Null | Value::Object(_))
+            ),
+            pod_identity_labeled: json::map_str(labels, POD_IDENTITY_LABEL)
+                == Some(POD_IDENTITY_LABEL_VALUE),
+            ..PodShape::default()
+        };
+        if let Some(volumes) =
+            json::array_at(spec, &["volumes"]).map_err(|e| spec_path.within(e))?
+        {
+            let volumes_path = spec_path.field("volumes");
+            for (i, v) in volumes.iter().enumerate() {
+                shape
+                    .volumes
+                    .extend(json::item_str(v, &volumes_path.index(i), "name")?);
+            }
+        }
+        for field in [INIT_CONTAINERS, CONTAINERS] {
+            let Some(containers) =
+                json::array_at(spec, &[field]).map_err(|e| spec_path.within(e))?
+            else {
+                continue;
+            };
+            let containers_path = spec_path.field(field);
+            let mut list = Vec::with_capacity(containers.len());
+            for (i, c) in containers.iter().enumerate() {
+                let path = containers_path.index(i);
+                let mut container = ContainerShape {
+                    name: json::item_str(c, &path, "name")?.unwrap_or(""),
+                    ..ContainerShape::default()
+                };
+                for (list, names) in [
+                    ("env", &mut container.env),
+                    ("volumeMounts", &mut container.mounts),
+                ] {
+                    if let Some(items) = json::array_at(c, &[list]).map_err(|e| path.within(e))? {
+                        let list_path = path.field(list);
+                        for (j, item) in items.iter().enumerate() {
+                            names.extend(json::item_str(item, &list_path.index(j), "name")?);
+                        }
+                    }
+                }
+                list.push(container);
+            }
+            *shape.containers_mut(field) = list;
+        }
+        shape.windows = pod::is_windows(spec)?;
+        Ok(shape)
+    }
+
+    fn containers_mut(&mut self, field: &str) -> &mut Vec<ContainerShape<'a>> {
+        if field == INIT_CONTAINERS {
+            &mut self.init_containers
+        } else {
+            &mut self.containers
+        }
+    }
+}
+
 /// Applies `injection` to `pod` (a Pod object) in place and says whether
 /// anything changed. Fails, changing nothing, if a field it must touch has
 /// the wrong JSON type.
@@ -113,76 +241,318 @@ pub fn inject(
     injection: &Injection<'_>,
     skip: &BTreeSet<String>,
 ) -> Result<bool, String> {
-    let spec_value = pod
-        .get("spec")
-        .ok_or_else(|| "spec is missing".to_owned())?;
-    check_shape(pod, spec_value)?;
-    let windows = pod::is_windows(spec_value)?;
-    let token_file = token_file_path(injection.mount_path, injection.token_path, windows);
+    let plan = plan(&PodShape::of_value(pod)?, injection, skip);
+    plan.apply(pod);
+    Ok(plan.changed())
+}
 
-    let mut changed = false;
-    if injection.pod_identity_label {
-        changed |= add_pod_identity_label(pod);
-    }
-    let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) else {
-        return Err("spec must be an object".to_owned());
-    };
-    changed |= add_volume(spec, injection);
+/// The injection's plan for a Pod of this shape.
+pub fn plan<'a>(
+    shape: &PodShape<'_>,
+    injection: &'a Injection<'a>,
+    skip: &BTreeSet<String>,
+) -> Plan<'a> {
+    let token_file = token_file_path(injection.mount_path, injection.token_path, shape.windows);
+    // `eks.amazonaws.com/pod-identity: enabled` is set even if present
+    // (upstream emits the op regardless, `handler.go:366-384`), which
+    // changes the Pod only if it lacked that value.
+    let label =
+        injection.pod_identity_label && shape.labels_writable && !shape.pod_identity_labeled;
+    let volume = !shape.volumes.contains(&injection.volume_name);
+    let mut containers = Vec::new();
     // Upstream order: init containers (native sidecars included), then containers.
-    for field in ["initContainers", "containers"] {
-        if let Some(Value::Array(containers)) = spec.get_mut(field) {
-            for container in containers.iter_mut().filter_map(Value::as_object_mut) {
-                let name = container.get("name").and_then(Value::as_str).unwrap_or("");
-                if !skip.contains(name) {
-                    changed |= inject_container(container, injection, &token_file);
-                }
+    for (field, list) in [
+        (INIT_CONTAINERS, &shape.init_containers),
+        (CONTAINERS, &shape.containers),
+    ] {
+        for (index, container) in list.iter().enumerate() {
+            if !skip.contains(container.name)
+                && let Some(plan) = container_plan(container, injection, field, index)
+            {
+                containers.push(plan);
             }
         }
     }
-    Ok(changed)
+    Plan {
+        injection,
+        token_file,
+        label,
+        volume,
+        containers,
+    }
 }
 
-/// Checks, before anything is written, the type of every field `inject`
-/// reads or extends, so a malformed Pod is rejected whole.
-fn check_shape(pod: &Value, spec: &Value) -> Result<(), String> {
-    if !spec.is_object() {
-        return Err(type_error("spec", "an object", spec));
+/// Upstream `addEnvToContainer` (`handler.go:172-285`).
+fn container_plan(
+    container: &ContainerShape<'_>,
+    injection: &Injection<'_>,
+    field: &'static str,
+    index: usize,
+) -> Option<ContainerPlan> {
+    let (pair_key, _, token_file_key) = injection.credential_env;
+    let mut pair_defined = false;
+    let mut region_defined = false;
+    let mut sts_defined = false;
+    for name in &container.env {
+        let name = *name;
+        pair_defined |= name == pair_key || name == token_file_key;
+        region_defined |= name == ENV_REGION || name == ENV_DEFAULT_REGION;
+        sts_defined |= name == ENV_STS_REGIONAL_ENDPOINTS;
     }
-    json::object_at(pod, &["metadata", "labels"])?;
-    let spec_path = FieldPath::root("spec");
-    if let Some(volumes) = json::array_at(spec, &["volumes"]).map_err(|e| spec_path.within(e))? {
-        let volumes_path = spec_path.field("volumes");
-        for (i, v) in volumes.iter().enumerate() {
-            json::item_str(v, &volumes_path.index(i), "name")?;
+    // Everything already set: the container is left exactly as it was,
+    // without even the mount (fixture `rawPodHasAll`).
+    if pair_defined && region_defined && sts_defined {
+        return None;
+    }
+    let plan = ContainerPlan {
+        field,
+        index,
+        sts: !sts_defined && injection.regional_sts,
+        region: !region_defined && injection.region.is_some(),
+        pair: !pair_defined,
+        mount: !container.mounts.contains(&injection.volume_name),
+    };
+    (plan.sts || plan.region || plan.pair || plan.mount).then_some(plan)
+}
+
+/// A `{name, value}` env entry.
+#[derive(Serialize)]
+struct EnvVar<'a> {
+    name: &'a str,
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VolumeMount<'a> {
+    name: &'a str,
+    read_only: bool,
+    mount_path: &'a str,
+}
+
+/// The projected token volume (`handler.go:347-362`): no `defaultMode`, no
+/// other sources; `audience` omitted when empty.
+#[derive(Serialize)]
+struct TokenVolume<'a> {
+    name: &'a str,
+    projected: Projected<'a>,
+}
+
+#[derive(Serialize)]
+struct Projected<'a> {
+    sources: [TokenSource<'a>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenSource<'a> {
+    service_account_token: Token<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Token<'a> {
+    #[serde(skip_serializing_if = "str::is_empty")]
+    audience: &'a str,
+    expiration_seconds: i64,
+    path: &'a str,
+}
+
+/// The additions as JSON text, for [`Plan::splice`].
+fn to_json<T: Serialize>(item: &T) -> Vec<u8> {
+    serde_json::to_vec(item).unwrap_or_default()
+}
+
+/// The additions as parsed JSON, for [`Plan::apply`].
+fn to_value<T: Serialize>(item: &T) -> Value {
+    serde_json::to_value(item).unwrap_or_default()
+}
+
+impl<'a> Plan<'a> {
+    /// Whether the Pod changes at all.
+    pub fn changed(&self) -> bool {
+        self.label || self.volume || !self.containers.is_empty()
+    }
+
+    fn token_volume(&self) -> TokenVolume<'a> {
+        let injection = self.injection;
+        TokenVolume {
+            name: injection.volume_name,
+            projected: Projected {
+                sources: [TokenSource {
+                    service_account_token: Token {
+                        audience: injection.audience,
+                        expiration_seconds: injection.expiration_seconds,
+                        path: injection.token_path,
+                    },
+                }],
+            },
         }
     }
-    for field in ["initContainers", "containers"] {
-        let Some(containers) = json::array_at(spec, &[field]).map_err(|e| spec_path.within(e))?
-        else {
-            continue;
+
+    fn mount(&self) -> VolumeMount<'a> {
+        VolumeMount {
+            name: self.injection.volume_name,
+            read_only: true,
+            mount_path: self.injection.mount_path,
+        }
+    }
+
+    /// The env entries a container gets, in upstream's order: STS, region,
+    /// then the credential pair.
+    fn env(&self, c: &ContainerPlan) -> Vec<EnvVar<'_>> {
+        let injection = self.injection;
+        let (pair_key, pair_value, token_file_key) = injection.credential_env;
+        let mut env = Vec::new();
+        if c.sts {
+            env.push(EnvVar {
+                name: ENV_STS_REGIONAL_ENDPOINTS,
+                value: STS_REGIONAL_ENDPOINTS_VALUE,
+            });
+        }
+        if let (true, Some(region)) = (c.region, injection.region) {
+            env.push(EnvVar {
+                name: ENV_DEFAULT_REGION,
+                value: region,
+            });
+            env.push(EnvVar {
+                name: ENV_REGION,
+                value: region,
+            });
+        }
+        if c.pair {
+            env.push(EnvVar {
+                name: pair_key,
+                value: pair_value,
+            });
+            env.push(EnvVar {
+                name: token_file_key,
+                value: &self.token_file,
+            });
+        }
+        env
+    }
+
+    /// Makes the changes in the parsed Pod.
+    pub fn apply(&self, pod: &mut Value) {
+        if self.label {
+            set_pod_identity_label(pod);
+        }
+        let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) else {
+            return;
         };
-        let containers_path = spec_path.field(field);
-        for (i, c) in containers.iter().enumerate() {
-            let path = containers_path.index(i);
-            json::item_str(c, &path, "name")?;
-            for list in ["env", "volumeMounts"] {
-                if let Some(items) = json::array_at(c, &[list]).map_err(|e| path.within(e))? {
-                    let list_path = path.field(list);
-                    for (j, item) in items.iter().enumerate() {
-                        json::item_str(item, &list_path.index(j), "name")?;
-                    }
+        if self.volume {
+            let volume = to_value(&self.token_volume());
+            match spec.get_mut("volumes") {
+                Some(Value::Array(volumes)) => volumes.insert(0, volume),
+                _ => {
+                    spec.insert("volumes".to_owned(), Value::Array(vec![volume]));
                 }
             }
         }
+        for c in &self.containers {
+            let Some(container) = spec
+                .get_mut(c.field)
+                .and_then(|list| list.get_mut(c.index))
+                .and_then(Value::as_object_mut)
+            else {
+                continue;
+            };
+            let env: Vec<Value> = self.env(c).iter().map(to_value).collect();
+            if !env.is_empty() {
+                append(container, "env", env);
+            }
+            if c.mount {
+                append(container, "volumeMounts", vec![to_value(&self.mount())]);
+            }
+        }
     }
-    Ok(())
+
+    /// The Pod's JSON text `pod`, whose places are `places`, with the
+    /// changes written in and nothing else touched.
+    pub fn splice(&self, pod: &str, places: &Places) -> Option<String> {
+        let mut s = Splicer::new(pod);
+        if self.label {
+            let value = to_json(&POD_IDENTITY_LABEL_VALUE);
+            let labels = to_json(&json!({POD_IDENTITY_LABEL: POD_IDENTITY_LABEL_VALUE}));
+            let with_labels =
+                to_json(&json!({"labels": {POD_IDENTITY_LABEL: POD_IDENTITY_LABEL_VALUE}}));
+            match (places.metadata, places.labels, places.pod_identity_label) {
+                (None, ..) => s.add_members(places.root, &[("metadata", with_labels)]),
+                (Some(m), ..) if s.is_null(m) => s.replace(m, with_labels),
+                (Some(m), None, _) => s.add_members(m, &[("labels", labels)]),
+                (_, Some(l), _) if s.is_null(l) => s.replace(l, labels),
+                (_, Some(l), None) => s.add_members(l, &[(POD_IDENTITY_LABEL, value)]),
+                (_, _, Some(v)) => s.replace(v, value),
+            }
+        }
+        let spec = places.spec;
+        if self.volume {
+            let volume = to_json(&self.token_volume());
+            match places.volumes {
+                Some(v) if s.is_array(v) => s.prepend(v, volume),
+                Some(v) if s.is_null(v) => s.replace(v, array(&volume)),
+                Some(_) => return None,
+                None => s.add_members(spec, &[("volumes", array(&volume))]),
+            }
+        }
+        // Containers lacking the same variables get the same entries: each
+        // combination is written once.
+        let mut env_texts: [Option<Vec<u8>>; 8] = Default::default();
+        let mount = to_json(&self.mount());
+        for c in &self.containers {
+            let list = if c.field == INIT_CONTAINERS {
+                &places.init_containers
+            } else {
+                &places.containers
+            };
+            let container = list.get(c.index)?;
+            let combination =
+                usize::from(c.sts) | usize::from(c.region) << 1 | usize::from(c.pair) << 2;
+            let env = env_texts
+                .get_mut(combination)?
+                .get_or_insert_with(|| self.env_json(c))
+                .clone();
+            let mount = if c.mount { mount.clone() } else { Vec::new() };
+            let mut missing = Vec::new();
+            for (key, present, items) in [
+                ("env", container.env, env),
+                ("volumeMounts", container.mounts, mount),
+            ] {
+                if items.is_empty() {
+                    continue;
+                }
+                match present {
+                    Some(list) if s.is_array(list) => s.append(list, items),
+                    Some(list) if s.is_null(list) => s.replace(list, array(&items)),
+                    Some(_) => return None,
+                    None => missing.push((key, array(&items))),
+                }
+            }
+            if !missing.is_empty() {
+                s.add_members(container.object, &missing);
+            }
+        }
+        s.finish()
+    }
+
+    /// A container's env entries as comma-separated JSON.
+    fn env_json(&self, c: &ContainerPlan) -> Vec<u8> {
+        let mut items = Vec::new();
+        for var in self.env(c) {
+            if !items.is_empty() {
+                items.push(b',');
+            }
+            // Writing into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut items, &var);
+        }
+        items
+    }
 }
 
-/// `eks.amazonaws.com/pod-identity: enabled`, set even if already present
-/// (upstream emits the op regardless, `handler.go:366-384`).
-fn add_pod_identity_label(pod: &mut Value) -> bool {
+fn set_pod_identity_label(pod: &mut Value) {
     let Some(pod) = pod.as_object_mut() else {
-        return false;
+        return;
     };
     let metadata = pod
         .entry("metadata")
@@ -191,7 +561,7 @@ fn add_pod_identity_label(pod: &mut Value) -> bool {
         *metadata = Value::Object(Map::new());
     }
     let Some(metadata) = metadata.as_object_mut() else {
-        return false;
+        return;
     };
     let labels = metadata
         .entry("labels")
@@ -199,123 +569,12 @@ fn add_pod_identity_label(pod: &mut Value) -> bool {
     if labels.is_null() {
         *labels = Value::Object(Map::new());
     }
-    let Some(labels) = labels.as_object_mut() else {
-        return false;
-    };
-    let previous = labels.insert(
-        POD_IDENTITY_LABEL.to_owned(),
-        Value::String(POD_IDENTITY_LABEL_VALUE.to_owned()),
-    );
-    previous.as_ref().and_then(Value::as_str) != Some(POD_IDENTITY_LABEL_VALUE)
-}
-
-/// The projected token volume (`handler.go:347-362`): no `defaultMode`, no
-/// other sources; `audience` omitted when empty.
-pub fn token_volume(injection: &Injection<'_>) -> Value {
-    let mut token = Map::new();
-    if !injection.audience.is_empty() {
-        token.insert("audience".to_owned(), json!(injection.audience));
+    if let Some(labels) = labels.as_object_mut() {
+        labels.insert(
+            POD_IDENTITY_LABEL.to_owned(),
+            Value::String(POD_IDENTITY_LABEL_VALUE.to_owned()),
+        );
     }
-    token.insert(
-        "expirationSeconds".to_owned(),
-        json!(injection.expiration_seconds),
-    );
-    token.insert("path".to_owned(), json!(injection.token_path));
-    json!({
-        "name": injection.volume_name,
-        "projected": {"sources": [{"serviceAccountToken": token}]},
-    })
-}
-
-/// A volume of the same name, whatever its type, is left alone. Otherwise
-/// the token volume is prepended, or becomes the list (`handler.go:386-413`).
-fn add_volume(spec: &mut Map<String, Value>, injection: &Injection<'_>) -> bool {
-    match spec.get_mut("volumes") {
-        Some(Value::Array(volumes)) => {
-            let present = volumes
-                .iter()
-                .any(|v| v.get("name").and_then(Value::as_str) == Some(injection.volume_name));
-            if !present {
-                volumes.insert(0, token_volume(injection));
-            }
-            !present
-        }
-        _ => {
-            spec.insert(
-                "volumes".to_owned(),
-                Value::Array(vec![token_volume(injection)]),
-            );
-            true
-        }
-    }
-}
-
-/// Upstream `addEnvToContainer` (`handler.go:172-285`).
-fn inject_container(
-    container: &mut Map<String, Value>,
-    injection: &Injection<'_>,
-    token_file: &str,
-) -> bool {
-    let (pair_key, pair_value, token_file_key) = injection.credential_env;
-    let mut pair_defined = false;
-    let mut region_defined = false;
-    let mut sts_defined = false;
-    if let Some(Value::Array(env)) = container.get("env") {
-        for name in env
-            .iter()
-            .filter_map(|e| e.get("name").and_then(Value::as_str))
-        {
-            pair_defined |= name == pair_key || name == token_file_key;
-            region_defined |= name == ENV_REGION || name == ENV_DEFAULT_REGION;
-            sts_defined |= name == ENV_STS_REGIONAL_ENDPOINTS;
-        }
-    }
-    // Everything already set: the container is left exactly as it was,
-    // without even the mount (fixture `rawPodHasAll`).
-    if pair_defined && region_defined && sts_defined {
-        return false;
-    }
-
-    let mut additions = Vec::new();
-    if !sts_defined && injection.regional_sts {
-        additions.push(env_var(
-            ENV_STS_REGIONAL_ENDPOINTS,
-            STS_REGIONAL_ENDPOINTS_VALUE,
-        ));
-    }
-    if let (false, Some(region)) = (region_defined, injection.region) {
-        additions.push(env_var(ENV_DEFAULT_REGION, region));
-        additions.push(env_var(ENV_REGION, region));
-    }
-    if !pair_defined {
-        additions.push(env_var(pair_key, pair_value));
-        additions.push(env_var(token_file_key, token_file));
-    }
-    let mut changed = !additions.is_empty();
-    if changed {
-        append(container, "env", additions);
-    }
-
-    let mounted = match container.get("volumeMounts") {
-        Some(Value::Array(mounts)) => mounts
-            .iter()
-            .any(|m| m.get("name").and_then(Value::as_str) == Some(injection.volume_name)),
-        _ => false,
-    };
-    if !mounted {
-        let mount = json!({
-            "name": injection.volume_name,
-            "readOnly": true,
-            "mountPath": injection.mount_path,
-        });
-        append(container, "volumeMounts", vec![mount]);
-        changed = true;
-    }
-    changed
-}
-
-fn env_var(name: &str, value: &str) -> Value {
-    json!({"name": name, "value": value})
 }
 
 /// Appends to the list at `key`, creating it if absent or null.
@@ -331,6 +590,29 @@ fn append(container: &mut Map<String, Value>, key: &str, items: Vec<Value>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `inject`, checked against [`Plan::splice`]: the parsed Pod changed in
+    /// place and the spliced text, pretty-printed to exercise whitespace,
+    /// must be the same object. Every test below goes through here.
+    fn inject(
+        pod: &mut Value,
+        injection: &Injection<'_>,
+        skip: &BTreeSet<String>,
+    ) -> Result<bool, String> {
+        let text = serde_json::to_string_pretty(pod).unwrap();
+        let result = super::inject(pod, injection, skip);
+        if result.is_ok() {
+            let written: Value = serde_json::from_str(&text).unwrap();
+            let shape = PodShape::of_value(&written).unwrap();
+            let read = crate::pod_text::PodText::read(&text).expect("the text reads");
+            assert_eq!(read.shape, shape, "the text reads as parsed");
+            let spliced = plan(&shape, injection, skip)
+                .splice(&text, &read.places)
+                .expect("the text takes the splice");
+            assert_eq!(serde_json::from_str::<Value>(&spliced).unwrap(), *pod);
+        }
+        result
+    }
 
     const ROLE: &str = "arn:aws:iam::111122223333:role/s3-reader";
     const TOKEN_FILE: &str = "/var/run/secrets/eks.amazonaws.com/serviceaccount/token";
@@ -504,8 +786,8 @@ mod tests {
             audience: "",
             ..irsa()
         };
-        let volume = token_volume(&injection);
-        let token = &volume["projected"]["sources"][0]["serviceAccountToken"];
+        let pod = mutate(json!({"spec": {}}), &injection);
+        let token = &pod["spec"]["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"];
         assert!(token.get("audience").is_none());
         assert_eq!(token["expirationSeconds"], 86400);
     }
@@ -642,6 +924,29 @@ mod tests {
             pod["metadata"]["labels"],
             json!({"app": "x", "eks.amazonaws.com/pod-identity": "enabled"})
         );
+    }
+
+    #[test]
+    fn pod_identity_label_is_set_wherever_metadata_leaves_room() {
+        for metadata in [
+            None,
+            Some(json!(null)),
+            Some(json!({})),
+            Some(json!({"labels": null})),
+            Some(json!({"labels": {}})),
+            Some(json!({"labels": {"eks.amazonaws.com/pod-identity": "disabled", "a": "b"}})),
+        ] {
+            let mut pod = json!({"spec": {"containers": [{"name": "app"}]}});
+            if let Some(metadata) = metadata {
+                pod["metadata"] = metadata;
+            }
+            // `mutate` also checks the spliced text against the parsed Pod.
+            let pod = mutate(pod, &pod_identity());
+            assert_eq!(
+                pod["metadata"]["labels"]["eks.amazonaws.com/pod-identity"],
+                "enabled"
+            );
+        }
     }
 
     #[test]

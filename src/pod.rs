@@ -11,6 +11,11 @@ use crate::json;
 pub fn display_name(kind: &str, object: &Value) -> String {
     let name = json::at(object, &["metadata", "name"]).and_then(Value::as_str);
     let generate_name = json::at(object, &["metadata", "generateName"]).and_then(Value::as_str);
+    display_name_of(kind, name, generate_name)
+}
+
+/// [`display_name`] from the two fields.
+pub fn display_name_of(kind: &str, name: Option<&str>, generate_name: Option<&str>) -> String {
     match (name, generate_name) {
         (Some(name), _) if !name.is_empty() => format!("{kind} {name:?}"),
         (_, Some(prefix)) if !prefix.is_empty() => format!("{kind} {prefix:?} (generateName)"),
@@ -26,7 +31,8 @@ pub fn service_account_name<'a>(spec: &'a Value, spec_path: &str) -> Result<&'a 
         match spec.get(field) {
             None | Some(Value::Null) => {}
             Some(Value::String(s)) if s.is_empty() => {}
-            Some(Value::String(s)) => return Ok(s),
+            // The first name wins; a later field is not even type-checked.
+            Some(Value::String(s)) => return Ok(service_account_of([Some(s), None])),
             Some(other) => {
                 return Err(json::type_error(
                     &format!("{spec_path}.{field}"),
@@ -37,6 +43,15 @@ pub fn service_account_name<'a>(spec: &'a Value, spec_path: &str) -> Result<&'a 
         }
     }
     Ok(DEFAULT_SERVICE_ACCOUNT)
+}
+
+/// [`service_account_name`] from `serviceAccountName` and `serviceAccount`.
+pub fn service_account_of([name, deprecated]: [Option<&str>; 2]) -> &str {
+    [name, deprecated]
+        .into_iter()
+        .flatten()
+        .find(|n| !n.is_empty())
+        .unwrap_or(DEFAULT_SERVICE_ACCOUNT)
 }
 
 /// `metadata.annotations`, checked to be a string map.

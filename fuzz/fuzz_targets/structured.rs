@@ -1,7 +1,8 @@
 //! Generated Pods, ServiceAccounts and Deployments plus settings (the
 //! generator the property tests use), so the deep paths of injection and of
-//! the allow-list are reached. Checks, besides not crashing, that a mutated
-//! Pod is left alone by a second pass.
+//! the allow-list are reached. Checks, besides not crashing, that the text
+//! reader agrees with the parsed Pod and that a mutated Pod is left alone
+//! by a second pass.
 #![no_main]
 
 use irsa_policy::admission::{self, Verdict};
@@ -19,7 +20,10 @@ fn evaluate(case: &Case, request: Value) -> admission::Outcome {
         Some(sa) if req.name == "app" => Ok(sa.clone()),
         _ => Err(format!("Cannot find v1/ServiceAccount named '{}'", req.name)),
     };
-    admission::evaluate(request, &settings, &mut host)
+    let parsed = admission::evaluate_parsed(request.clone(), &settings, &mut host);
+    let outcome = admission::evaluate(request, &settings, &mut host);
+    assert_eq!(outcome, parsed, "the text reader and the parsed Pod disagree");
+    outcome
 }
 
 fuzz_target!(|case: Case| {
@@ -29,7 +33,7 @@ fuzz_target!(|case: Case| {
     }
     if let Verdict::Mutate(pod) = first.verdict {
         let mut again = case.request.clone();
-        again["object"] = pod;
+        again["object"] = pod.to_value();
         assert_eq!(evaluate(&case, again).verdict, Verdict::Accept, "a second pass changed the Pod");
     }
 });

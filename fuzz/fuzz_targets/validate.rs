@@ -17,8 +17,11 @@ fn host(req: &GetResourceRequest) -> Result<Value, String> {
 
 fuzz_target!(|data: &[u8]| {
     let outcome = irsa_policy::evaluate_payload(data, &mut host);
+    let parsed = irsa_policy::evaluate_payload_parsed(data, &mut host);
+    assert_eq!(outcome, parsed, "the text reader and the parsed Pod disagree");
     let answer = irsa_policy::response(outcome);
-    // The answer must serialise: it is what the host receives.
-    let bytes = serde_json::to_vec(&answer).expect("a response always serialises");
-    assert!(!bytes.is_empty());
+    // The answer is what the host receives: it must be JSON, the mutated
+    // object (spliced into the request's text) included.
+    let bytes = answer.to_json();
+    let _: serde_json::Value = serde_json::from_slice(&bytes).expect("the answer is JSON");
 });

@@ -36,6 +36,10 @@ impl Policy {
         let mut config = wasmtime::Config::new();
         // As policy-evaluator: needed by policies from Go >= 1.26.
         config.wasm_function_references(true);
+        // Names the module's functions for `perf` (README, Performance).
+        if std::env::var_os("KWRUN_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         if cache {
             match wasmtime::Cache::new(wasmtime::CacheConfig::new()) {
                 Ok(c) => {

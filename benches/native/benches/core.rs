@@ -1,5 +1,6 @@
-//! How the core's cost grows: with containers, with env vars per container,
-//! with allow-list patterns and with the size of the annotations it parses.
+//! How the core's cost grows: with containers, with env vars per container
+//! (on the parsed Pod and on the request text), with allow-list patterns and
+//! with the size of the annotations it parses.
 //! Run with `make bench` (or `cargo bench -p native-bench`); compare time
 //! per element across sizes.
 
@@ -9,11 +10,15 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use irsa_policy::allowlist;
 use irsa_policy::identity::{Role, RoleSource};
 use irsa_policy::mutation::{self, Injection};
+use irsa_policy::pod_text::PodText;
 use irsa_policy::settings;
 use irsa_policy::usage;
 use kubewarden_policy_sdk::host_capabilities::kubernetes::GetResourceRequest;
 use native_bench::*;
 use serde_json::{Value, json};
+
+/// A Pod built for a size `n`.
+type PodOfSize = fn(usize) -> Value;
 
 fn injection(c: &mut Criterion) {
     let settings = settings::parse(&json!({"awsDefaultRegion": "eu-west-1"}))
@@ -53,6 +58,26 @@ fn injection(c: &mut Criterion) {
         });
     }
     group.finish();
+    // The fast path of a Pod CREATE: read the text, plan, splice.
+    let read_plan_splice = |text: &str| {
+        let pod = PodText::read(text).unwrap_or_else(|| panic!("the text reads"));
+        mutation::plan(&pod.shape, &injection, &skip).splice(text, &pod.places)
+    };
+    let shapes: [(&str, PodOfSize); 2] = [
+        ("text/containers", |n| pod(n, 5)),
+        ("text/env-per-container", |n| pod(1, n)),
+    ];
+    for (name, shape) in shapes {
+        let mut group = c.benchmark_group(name);
+        for n in [1usize, 10, 100, 1000] {
+            let text = shape(n).to_string();
+            group.throughput(Throughput::Elements(n as u64));
+            group.bench_with_input(BenchmarkId::from_parameter(n), &text, |b, text| {
+                b.iter(|| read_plan_splice(text))
+            });
+        }
+        group.finish();
+    }
 }
 
 fn allow_list(c: &mut Criterion) {
@@ -117,9 +142,7 @@ fn whole_evaluation(c: &mut Criterion) {
         group.bench_with_input(
             BenchmarkId::from_parameter(label),
             &payload,
-            |b, payload| {
-                b.iter(|| serde_json::to_vec(&irsa_policy::response(evaluate(payload, &sa))))
-            },
+            |b, payload| b.iter(|| irsa_policy::response(evaluate(payload, &sa)).to_json()),
         );
     }
     group.finish();

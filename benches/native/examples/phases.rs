@@ -36,7 +36,7 @@ fn main() {
     let resp = irsa_policy::response(out.unwrap());
     let t = Instant::now();
     for _ in 0..iters {
-        let _ = serde_json::to_vec(&resp).unwrap();
+        let _ = resp.to_json();
     }
     println!("serialize response: {:?}", t.elapsed() / iters);
 }
