@@ -357,7 +357,8 @@ fn pod_create_from_text(
 ) -> Option<Outcome> {
     let namespace = choose_namespace(&request.namespace, pod.namespace).ok()?;
     let sa_name = pod::service_account_of([pod.service_account_name, pod.service_account]);
-    let annotations = pod.annotations.as_ref();
+    let annotations = pod.annotations()?;
+    let annotations = annotations.as_ref();
     let shape = &pod.shape;
     let pod_name = pod::display_name_of("Pod", pod.name, pod.generate_name);
     let who = format!("{pod_name} in namespace {namespace:?}");

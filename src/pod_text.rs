@@ -22,8 +22,9 @@ pub struct PodText<'a> {
     pub name: Option<&'a str>,
     pub generate_name: Option<&'a str>,
     pub namespace: Option<&'a str>,
-    /// As the parsed path has them, for identity resolution.
-    pub annotations: Option<Map<String, Value>>,
+    /// The text of `metadata.annotations`, parsed only when asked for
+    /// ([`PodText::annotations`]): splicing needs none of it.
+    annotations: Option<&'a str>,
     pub service_account_name: Option<&'a str>,
     pub service_account: Option<&'a str>,
     pub shape: PodShape<'a>,
@@ -132,6 +133,16 @@ fn containers<'a>(
 }
 
 impl<'a> PodText<'a> {
+    /// `metadata.annotations` as the parsed path has them, for identity
+    /// resolution; `None` (give up) if a value is not a string.
+    pub fn annotations(&self) -> Option<Option<Map<String, Value>>> {
+        let Some(text) = self.annotations else {
+            return Some(None);
+        };
+        let map: Map<String, Value> = serde_json::from_str(text).ok()?;
+        map.values().all(Value::is_string).then_some(Some(map))
+    }
+
     /// Reads the Pod's text; `None` sends the caller to the parsed path.
     pub fn read(text: &'a str) -> Option<PodText<'a>> {
         let mut pod = PodText::default();
@@ -142,7 +153,7 @@ impl<'a> PodText<'a> {
         pod.places.root = scan.object(|key, scan| match key {
             b"metadata" => {
                 seen.first(0)?;
-                pod.read_metadata(scan)
+                pod.read_metadata(text, scan)
             }
             b"spec" => {
                 seen.first(1)?;
@@ -156,7 +167,7 @@ impl<'a> PodText<'a> {
         Some(pod)
     }
 
-    fn read_metadata(&mut self, scan: &mut Scanner<'a>) -> Option<()> {
+    fn read_metadata(&mut self, text: &'a str, scan: &mut Scanner<'a>) -> Option<()> {
         if let Some(null) = scan.null()? {
             self.places.metadata = Some(null);
             return Some(());
@@ -178,14 +189,12 @@ impl<'a> PodText<'a> {
                 }
                 b"annotations" => {
                     seen.first(3)?;
-                    if scan.null()?.is_none() {
-                        let mut annotations = Map::new();
-                        scan.object(|key, scan| {
-                            let key = std::str::from_utf8(key).ok()?.to_owned();
-                            annotations.insert(key, Value::String(scan.text()?.into_owned()));
-                            Some(())
-                        })?;
-                        self.annotations = Some(annotations);
+                    let span = scan.value()?;
+                    let annotations = text.get(span.start..span.end)?;
+                    match annotations.as_bytes().first()? {
+                        b'{' => self.annotations = Some(annotations),
+                        b'n' => {}
+                        _ => return None,
                     }
                 }
                 b"labels" => {
@@ -304,7 +313,7 @@ mod tests {
                 (Some("app"), None)
             );
             assert_eq!(
-                Some(&Value::Object(read.annotations.unwrap())),
+                Some(&Value::Object(read.annotations().unwrap().unwrap())),
                 pod["metadata"].get("annotations")
             );
             assert_eq!(read.shape, PodShape::of_value(&pod).unwrap());
@@ -334,12 +343,35 @@ mod tests {
             r#"{"spec": {"nodeSelector": {"kubernetes.io/os": 1}}}"#,
             r#"{"spec": {"\u0063ontainers": []}}"#,
             r#"{"metadata": {"labels": {"a": null}}, "spec": {}}"#,
-            r#"{"metadata": {"annotations": {"a": 1}}, "spec": {}}"#,
+            r#"{"metadata": {"annotations": 1}, "spec": {}}"#,
             r#"{"metadata": "x", "spec": {}}"#,
             r#"{"metadata": {"name": 5}, "spec": {}}"#,
         ] {
             assert!(PodText::read(text).is_none(), "{text}");
         }
+    }
+
+    #[test]
+    fn annotations_are_read_only_when_asked_for() {
+        let read = |annotations: &str| {
+            let text = format!(r#"{{"metadata": {{"annotations": {annotations}}}, "spec": {{}}}}"#);
+            PodText::read(&text).map(|pod| pod.annotations())
+        };
+        assert_eq!(read("null"), Some(Some(None)));
+        assert_eq!(
+            read(r#"{"a": 1}"#),
+            Some(None),
+            "a non-string value gives up"
+        );
+        let escaped = read(r#"{"\u0061": "x", "a": "y\n"}"#)
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            Value::Object(escaped),
+            json!({"a": "y\n"}),
+            "the last of duplicates counts"
+        );
     }
 
     #[test]

@@ -84,64 +84,69 @@ impl<'a> Scanner<'a> {
     pub fn value(&mut self) -> Option<Span> {
         self.skip_ws();
         let start = self.at;
-        match self.peek()? {
-            b'"' => {
-                self.at += 1;
-                self.string_tail()?;
-            }
-            b'{' | b'[' => {
-                let mut depth = 0usize;
-                loop {
-                    let i = self
-                        .rest()
-                        .iter()
-                        .position(|b| matches!(b, b'"' | b'{' | b'}' | b'[' | b']'))?;
-                    self.at += i + 1;
-                    match self.text.get(self.at - 1)? {
-                        b'"' => {
-                            self.string_tail()?;
-                        }
-                        b'{' | b'[' => {
-                            depth += 1;
-                            // Parsing refuses deep nesting (serde_json's limit
-                            // is 128 levels); skipping did not check.
-                            if depth > MAX_DEPTH {
-                                return None;
-                            }
-                        }
-                        _ => {
-                            depth -= 1;
-                            if depth == 0 {
-                                break;
-                            }
-                        }
+        let mut depth = 0usize;
+        loop {
+            match self.peek()? {
+                b'"' => {
+                    self.at += 1;
+                    self.string_tail()?;
+                }
+                b'{' | b'[' => {
+                    self.at += 1;
+                    depth += 1;
+                    // Parsing refuses deep nesting (serde_json's limit is
+                    // 128 levels); skipping did not check.
+                    if depth > MAX_DEPTH {
+                        return None;
+                    }
+                }
+                b'}' | b']' => {
+                    self.at += 1;
+                    depth = depth.checked_sub(1)?;
+                }
+                first => {
+                    let token = self.scalar();
+                    // Parsing refuses a number beyond f64 (`1e400`, or 400
+                    // digits). Pods carry small integers; an exponent or a
+                    // long number is left to the parsed path, without
+                    // pulling float parsing into the module.
+                    if (first == b'-' || first.is_ascii_digit())
+                        && (token.len() > MAX_NUMBER_LEN
+                            || token.iter().any(|b| matches!(b, b'e' | b'E')))
+                    {
+                        return None;
+                    }
+                    if token.is_empty() {
+                        return None;
                     }
                 }
             }
-            first => {
-                let len = self
-                    .rest()
-                    .iter()
-                    .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
-                    .unwrap_or(self.rest().len());
-                let token = self.text.get(self.at..self.at + len)?;
-                // Parsing refuses a number beyond f64 (`1e400`, or 400
-                // digits). Pods carry small integers; an exponent or a long
-                // number is left to the parsed path, without pulling float
-                // parsing into the module.
-                if (first == b'-' || first.is_ascii_digit())
-                    && (token.len() > MAX_NUMBER_LEN
-                        || token.iter().any(|b| matches!(b, b'e' | b'E')))
-                {
-                    return None;
-                }
-                self.at += len;
+            if depth == 0 {
+                break;
             }
+            // On to the next string, bracket or number: keys' colons,
+            // commas and `true`/`false`/`null` need no look.
+            let next = self
+                .rest()
+                .iter()
+                .position(|b| matches!(b, b'"' | b'{' | b'}' | b'[' | b']' | b'-' | b'0'..=b'9'))?;
+            self.at += next;
         }
-        (self.at > start).then_some(Span {
+        Some(Span {
             start,
             end: self.at,
         })
+    }
+
+    /// Past the number or literal that starts here; its bytes.
+    fn scalar(&mut self) -> &'a [u8] {
+        let rest = self.rest();
+        let len = rest
+            .iter()
+            .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
+            .unwrap_or(rest.len());
+        self.at += len;
+        rest.get(..len).unwrap_or_default()
     }
 
     /// Walks the object that comes next: `member` is called with each key
@@ -410,6 +415,11 @@ mod tests {
             (r#"{"a": 1e400}"#.to_owned(), false),
             (r#"{"a": -1E+309}"#.to_owned(), false),
             (r#"{"a": 1e-400}"#.to_owned(), false),
+            (r#"{"a": [{"b": [true, 1e400]}]}"#.to_owned(), false),
+            (
+                r#"{"a": [{"b": [true, -12, 3.5, false, null]}]}"#.to_owned(),
+                true,
+            ),
             (format!(r#"{{"a": 1{}}}"#, "0".repeat(400)), false),
             (
                 r#"{"a": -12345678901234567890123.5, "b": 0}"#.to_owned(),
