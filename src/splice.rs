@@ -7,8 +7,6 @@
 //! in one pass; it gives up (`None`) on an escaped key, which could spell a
 //! key it looks for, and the caller then serialises the parsed Pod instead.
 
-use std::borrow::Cow;
-
 /// The bytes `start..end` of one JSON value in the text.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Span {
@@ -236,21 +234,6 @@ impl<'a> Scanner<'a> {
                 end: self.at,
             },
         ))
-    }
-
-    /// The string that comes next, unescaped.
-    pub fn text(&mut self) -> Option<Cow<'a, str>> {
-        self.skip_ws();
-        let start = self.at;
-        self.eat(b'"')?;
-        let raw = self.string_tail()?;
-        if !raw.contains(&b'\\') {
-            return std::str::from_utf8(raw).ok().map(Cow::Borrowed);
-        }
-        let quoted = self.text.get(start..self.at)?;
-        serde_json::from_slice::<String>(quoted)
-            .ok()
-            .map(Cow::Owned)
     }
 
     /// Consumes a `null` if one comes next, and says where it was.

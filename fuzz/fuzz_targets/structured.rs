@@ -22,7 +22,7 @@ fn evaluate(case: &Case, request: Value) -> admission::Outcome {
     };
     let parsed = admission::evaluate_parsed(request.clone(), &settings, &mut host);
     let outcome = admission::evaluate(request, &settings, &mut host);
-    assert_eq!(outcome, parsed, "the text reader and the parsed Pod disagree");
+    assert!(outcome.same_decision(&parsed), "the text reader and the parsed Pod disagree");
     outcome
 }
 

@@ -18,7 +18,7 @@ fn host(req: &GetResourceRequest) -> Result<Value, String> {
 fuzz_target!(|data: &[u8]| {
     let outcome = irsa_policy::evaluate_payload(data, &mut host);
     let parsed = irsa_policy::evaluate_payload_parsed(data, &mut host);
-    assert_eq!(outcome, parsed, "the text reader and the parsed Pod disagree");
+    assert!(outcome.same_decision(&parsed), "the text reader and the parsed Pod disagree");
     let answer = irsa_policy::response(outcome);
     // The answer is what the host receives: it must be JSON, the mutated
     // object (spliced into the request's text) included.
