@@ -79,25 +79,34 @@ impl Outcome {
     }
 }
 
-/// A mutated object as JSON text: the request's own text with the additions
-/// spliced in, so every byte the policy did not add is as it was sent. Only
-/// this module makes one, from JSON text or a serialised `Value`.
+/// A mutated object: normally the request's own text with the additions
+/// spliced in, so every byte the policy did not add is as it was sent;
+/// the parsed Pod with the additions when the text could not be read.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MutatedObject(String);
+pub enum MutatedObject {
+    Spliced(String),
+    Parsed(Value),
+}
 
 impl MutatedObject {
-    #[cfg(test)]
-    pub(crate) fn new(json: String) -> Self {
-        MutatedObject(json)
+    /// Appends the object as JSON.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            MutatedObject::Spliced(text) => out.extend_from_slice(text.as_bytes()),
+            // A `Value` into a Vec: serialising cannot fail.
+            MutatedObject::Parsed(value) => {
+                let _ = serde_json::to_writer(out, value);
+            }
+        }
     }
 
-    pub fn json(&self) -> &str {
-        &self.0
-    }
-
-    /// The object parsed, for tests and tools.
+    /// The object parsed, for tests and tools. Numbers are read from the
+    /// same digits either way, so the two forms compare exactly.
     pub fn to_value(&self) -> Value {
-        serde_json::from_str(&self.0).unwrap_or_default()
+        match self {
+            MutatedObject::Spliced(text) => serde_json::from_str(text).unwrap_or_default(),
+            MutatedObject::Parsed(value) => value.clone(),
+        }
     }
 }
 
@@ -557,18 +566,16 @@ fn pod_create_parsed(
 
 /// The Pod with `plan` made: its request text with the additions spliced
 /// in at `places`, or, when the text could not be read, `parsed()` (the
-/// parsed Pod with the plan applied) serialised again.
+/// parsed Pod with the plan applied).
 fn mutated_object(
     plan: &mutation::Plan<'_>,
     text: Option<(&RawValue, &Places)>,
     parsed: impl FnOnce() -> Result<Value, String>,
 ) -> Result<MutatedObject, String> {
     if let Some(json) = text.and_then(|(text, places)| plan.splice(text.get(), places)) {
-        return Ok(MutatedObject(json));
+        return Ok(MutatedObject::Spliced(json));
     }
-    serde_json::to_string(&parsed()?)
-        .map(MutatedObject)
-        .map_err(|e| format!("the mutated Pod cannot be written as JSON: {e}"))
+    parsed().map(MutatedObject::Parsed)
 }
 
 /// The Pod's namespace and ServiceAccount name.

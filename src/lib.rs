@@ -180,11 +180,11 @@ impl Response {
             audit_annotations: Option<()>,
             warnings: &'a Option<Vec<String>>,
         }
-        let object = self
-            .mutated_object
-            .as_ref()
-            .map_or("null", MutatedObject::json);
-        let mut out = Vec::with_capacity(object.len() + 256);
+        let size = match &self.mutated_object {
+            Some(MutatedObject::Spliced(text)) => text.len(),
+            _ => 0,
+        };
+        let mut out = Vec::with_capacity(size + 256);
         let fields = Fields {
             accepted: self.accepted,
             message: &self.message,
@@ -196,7 +196,10 @@ impl Response {
         let _ = serde_json::to_writer(&mut out, &fields);
         out.pop(); // the closing brace
         out.extend_from_slice(b",\"mutated_object\":");
-        out.extend_from_slice(object.as_bytes());
+        match &self.mutated_object {
+            Some(object) => object.write_json(&mut out),
+            None => out.extend_from_slice(b"null"),
+        }
         out.push(b'}');
         out
     }
@@ -321,13 +324,17 @@ mod tests {
 
     #[test]
     fn responses_are_what_the_sdk_would_write() {
-        let mutated = admission::MutatedObject::new("{\"a\": [1, {}]}".to_owned());
+        let mutated = MutatedObject::Spliced("{\"a\": [1, {}]}".to_owned());
         let outcomes = [
             Outcome::accept(),
             Outcome::reject("no \"way\"", 403),
             Outcome {
                 verdict: Verdict::Mutate(mutated),
                 warnings: vec!["w".into()],
+            },
+            Outcome {
+                verdict: Verdict::Mutate(MutatedObject::Parsed(serde_json::json!({"b": "c"}))),
+                warnings: Vec::new(),
             },
         ];
         for outcome in outcomes {
