@@ -382,7 +382,6 @@ fn pod_create_from_text(
     let sa_name = pod::service_account_of([pod.service_account_name, pod.service_account]);
     let annotations = pod.annotations()?;
     let annotations = annotations.as_ref();
-    let shape = &pod.shape;
     let pod_name = pod::display_name_of("Pod", pod.name, pod.generate_name);
     let who = format!("{pod_name} in namespace {namespace:?}");
     let mut warnings = Vec::new();
@@ -411,7 +410,7 @@ fn pod_create_from_text(
     warnings.extend(malformed_role_warning(&identity, sa_name, &who));
     let mut verdict = Verdict::Accept;
     if let Some(injection) = Injection::for_identity(&identity, settings) {
-        let plan = mutation::plan(shape, &injection, &skip);
+        let plan = mutation::plan(&pod.shape, &injection, &skip);
         if plan.changed() {
             let parsed = || {
                 let mut object = json::parse_raw(Some(text), "object")?;
@@ -433,7 +432,7 @@ fn pod_create_from_text(
 }
 
 /// Pod CREATE, read from the parsed Pod: with `allowedRoles`, and for every
-/// Pod the view gives up on.
+/// Pod the text reader gives up on.
 fn pod_create_parsed(
     request: Request,
     settings: &Settings,

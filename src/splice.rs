@@ -4,8 +4,9 @@
 //! rather than the parsed Pod serialised again: re-serialising cost as much
 //! as the rest of an evaluation together. The text has already been
 //! accepted by serde_json, so a [`Scanner`] only has to find places in it,
-//! in one pass; it gives up (`None`) on an escaped key, which could spell a
-//! key it looks for, and the caller then serialises the parsed Pod instead.
+//! in one pass. It gives up (`None`) on an escaped key, which could spell a
+//! key it looks for, and wherever parsing the text into a `Value` could
+//! fail; the caller then takes the parsed path.
 
 /// The bytes `start..end` of one JSON value in the text.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -154,44 +155,36 @@ impl<'a> Scanner<'a> {
         &mut self,
         mut member: impl FnMut(&[u8], &mut Scanner<'a>) -> Option<()>,
     ) -> Option<Span> {
-        self.eat(b'{')?;
-        let start = self.at - 1;
-        self.skip_ws();
-        if self.peek()? != b'}' {
-            loop {
-                self.eat(b'"')?;
-                let key = self.string_tail()?;
-                if key.contains(&b'\\') {
-                    return None;
-                }
-                self.eat(b':')?;
-                member(key, self)?;
-                self.skip_ws();
-                match self.peek()? {
-                    b',' => self.at += 1,
-                    _ => break,
-                }
+        self.sequence(b'{', b'}', |scan| {
+            scan.eat(b'"')?;
+            let key = scan.string_tail()?;
+            if key.contains(&b'\\') {
+                return None;
             }
-        }
-        self.eat(b'}')?;
-        Some(Span {
-            start,
-            end: self.at,
+            scan.eat(b':')?;
+            member(key, scan)
         })
     }
 
     /// Walks the array that comes next, calling `element` for each element
     /// (which must consume it). Returns the array's span.
-    pub fn array(
+    pub fn array(&mut self, element: impl FnMut(&mut Scanner<'a>) -> Option<()>) -> Option<Span> {
+        self.sequence(b'[', b']', element)
+    }
+
+    /// An object or array: `open`, `item`s separated by commas, `close`.
+    fn sequence(
         &mut self,
-        mut element: impl FnMut(&mut Scanner<'a>) -> Option<()>,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Scanner<'a>) -> Option<()>,
     ) -> Option<Span> {
-        self.eat(b'[')?;
+        self.eat(open)?;
         let start = self.at - 1;
         self.skip_ws();
-        if self.peek()? != b']' {
+        if self.peek()? != close {
             loop {
-                element(self)?;
+                item(self)?;
                 self.skip_ws();
                 match self.peek()? {
                     b',' => self.at += 1,
@@ -199,7 +192,7 @@ impl<'a> Scanner<'a> {
                 }
             }
         }
-        self.eat(b']')?;
+        self.eat(close)?;
         Some(Span {
             start,
             end: self.at,
@@ -207,7 +200,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// What comes next after whitespace, without consuming it.
-    pub fn next_byte(&mut self) -> Option<u8> {
+    fn next_byte(&mut self) -> Option<u8> {
         self.skip_ws();
         self.peek()
     }
