@@ -188,17 +188,21 @@ print(json.dumps(doc))
 
 # ---- allowedRoles (test_data/bypass holds the catalogue of routes) ----
 
-# Evaluates a bypass case with the catalogue settings.
+# Evaluates a bypass case (test_data/bypass/CASE, or admitted/CASE) with
+# the catalogue settings or the case's own. A case without lookups gets an
+# empty replay session: no run may reach a cluster.
 bypass() {
   local case="$1"
   shift
-  local session=()
-  if [ -f "test_data/bypass/$case.session.yml" ]; then
-    session=(--replay-host-capabilities-interactions "test_data/bypass/$case.session.yml")
-  fi
+  local base="test_data/bypass/$case"
+  local session="test_data/sessions/empty.yml"
+  [ -f "$base.session.yml" ] && session="$base.session.yml"
+  local settings="test_data/bypass/settings.yml"
+  [ -f "$base.settings.yml" ] && settings="$base.settings.yml"
   run --separate-stderr "$KWCTL" run --allow-context-aware \
-    --request-path "test_data/bypass/$case.json" \
-    --settings-path test_data/bypass/settings.yml "${session[@]}" "$@" "$POLICY"
+    --request-path "$base.json" \
+    --settings-path "$settings" \
+    --replay-host-capabilities-interactions "$session" "$@" "$POLICY"
   echo "output = ${output}"
   echo "stderr = ${stderr}"
 }
@@ -262,19 +266,58 @@ ALLOWED_TEAM_A='namespace "team-a" allows only arn:aws:iam::111122223333:role/sh
   [ "$(jq -r '.warnings[0]' <<<"$output")" = 'Pod "web" in namespace "team-a" (ServiceAccount "s3-reader"): IAM role "arn:aws:iam::111122223333:role/s3-reader" (ServiceAccount annotation eks.amazonaws.com/role-arn) is not allowed: no roles are allowed in namespace "team-a"' ]
 }
 
-@test "allowedRoles: every route in the bypass catalogue is denied through the wasm module" {
+@test "allowedRoles: every route in the bypass catalogue is denied through the wasm module, naming the rule" {
   count=0
-  while IFS=$'\t' read -r case route; do
+  while IFS=$'\t' read -r case route fragment; do
     [ "$case" = "case" ] && continue
     bypass "$case"
     [ "$status" -eq 0 ] || { echo "$case: exit $status"; return 1; }
     [ "$(jq -r .allowed <<<"$output")" = "false" ] || { echo "$case admitted: $route"; return 1; }
     [ "$(jq -r .status.code <<<"$output")" = "403" ] || { echo "$case: not a 403"; return 1; }
+    message="$(jq -r .status.message <<<"$output")"
+    [[ "$message" == *"$fragment"* ]] || { echo "$case: message lacks the rule: $message"; return 1; }
+    [ "${#message}" -le 4096 ] || { echo "$case: message of ${#message} bytes"; return 1; }
     [[ "$stderr" != *"not been replayed"* ]] || { echo "$case: session not fully used"; return 1; }
     count=$((count + 1))
   done < test_data/bypass/catalogue.tsv
   echo "denied $count routes"
-  [ "$count" -ge 30 ]
+  [ "$count" -ge 47 ]
+}
+
+@test "allowedRoles: every legitimate variant next to a route is admitted through the wasm module" {
+  count=0
+  while IFS=$'\t' read -r case variant; do
+    [ "$case" = "case" ] && continue
+    bypass "admitted/$case"
+    [ "$status" -eq 0 ] || { echo "$case: exit $status"; return 1; }
+    [ "$(jq -r .allowed <<<"$output")" = "true" ] || { echo "$case denied: $variant: $output"; return 1; }
+    [ "$(jq -r .warnings <<<"$output")" = "null" ] || { echo "$case warned: $output"; return 1; }
+    count=$((count + 1))
+  done < test_data/bypass/admitted.tsv
+  echo "admitted $count variants"
+  [ "$count" -ge 10 ]
+}
+
+@test "inject: false plans the injection for the check but never mutates" {
+  # The validating instance's settings: the Pod must pass, and no patch.
+  settings="$BATS_TEST_TMPDIR/validating.yml"
+  printf 'inject: false\nallowedRoles:\n  team-a: ["arn:aws:iam::111122223333:role/team-a-*"]\n' > "$settings"
+  run --separate-stderr "$KWCTL" run --allow-context-aware \
+    --request-path test_data/bypass/admitted/configmap-envfrom-with-injected-role.json \
+    --settings-path "$settings" \
+    --replay-host-capabilities-interactions test_data/bypass/admitted/configmap-envfrom-with-injected-role.session.yml \
+    "$POLICY"
+  [ "$status" -eq 0 ]
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  [ "$(jq -r .patch <<<"$output")" = "null" ]
+}
+
+@test "skip-pod-identity-webhook label: no injection, but the allow-list still applies" {
+  bypass admitted/skip-label-allowed-role
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  [ "$(jq -r .patch <<<"$output")" = "null" ]
+  bypass skip-label-forbidden-role
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
 }
 
 # ---- OCI distribution (needs $REGISTRY, a registry on loopback) ----

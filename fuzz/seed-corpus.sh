@@ -21,7 +21,7 @@ def yaml_to_json(path):
         return None
     return yaml.safe_load(open(path))
 settings = [{}]
-for path in sorted(glob.glob("test_data/settings/*.yml") + glob.glob("test_data/bypass/settings.yml")):
+for path in sorted(glob.glob("test_data/settings/*.yml") + glob.glob("test_data/bypass/*settings.yml")):
     doc = yaml_to_json(path)
     if isinstance(doc, dict):
         settings.append(doc)
@@ -32,13 +32,20 @@ for s in settings:
 for path in sorted(glob.glob("test_data/bad/settings/*.json")):
     save("settings", open(path, "rb").read())
 requests = []
-for path in sorted(glob.glob("test_data/*.json") + glob.glob("test_data/bypass/*.json")):
+for path in sorted(glob.glob("test_data/*.json") + glob.glob("test_data/bypass/*.json")
+                   + glob.glob("test_data/bypass/admitted/*.json")):
     doc = json.load(open(path))
     requests.append(doc.get("request", doc))
 for r in requests:
     for s in settings:
         save("validate", json.dumps({"request": r, "settings": s}).encode())
-for path in sorted(glob.glob("test_data/bad/*.payload.json")):
+# The generated many-violation requests up to 1.5 MB (larger ones slow
+# every mutation of the fuzzer down).
+import subprocess, tempfile
+generated = tempfile.mkdtemp()
+subprocess.run([sys.executable, "test_data/bad/large.py", generated], check=True)
+large = [p for p in glob.glob(generated + "/*.payload.json") if os.path.getsize(p) <= 1536 * 1024]
+for path in sorted(glob.glob("test_data/bad/*.payload.json")) + sorted(large):
     data = open(path, "rb").read()
     save("validate", data)
     save("structured", data)

@@ -14,12 +14,15 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::allowlist::{self, NamespaceAllowance, Violation};
+use crate::constants::NODES_GROUP;
 use crate::identity::{self, Identity, Role, RoleSource, ServiceAccount};
 use crate::json;
 use crate::lookup::{GetResource, Lookup, lookup_service_account};
 use crate::mutation::{self, Injection, PodShape};
+use crate::names::{self, Shown};
 use crate::pod;
 use crate::pod_text::{Places, PodText};
+use crate::report;
 use crate::settings::{Enforcement, LookupFailure, Restriction, Settings};
 use crate::usage::{self, PodUsage};
 
@@ -117,6 +120,9 @@ impl MutatedObject {
 pub struct Request {
     pub uid: String,
     pub kind: Kind,
+    /// The object's name; for a subresource, the parent's (a TokenRequest
+    /// names its ServiceAccount here).
+    pub name: String,
     pub namespace: String,
     pub operation: String,
     #[serde(rename = "subResource", alias = "sub_resource")]
@@ -126,6 +132,9 @@ pub struct Request {
     pub object: Option<Box<RawValue>>,
     #[serde(rename = "oldObject", alias = "old_object")]
     pub old_object: Option<Box<RawValue>>,
+    /// Read only for TokenRequests; a malformed one is an untrusted user.
+    #[serde(rename = "userInfo", alias = "user_info")]
+    pub user_info: Option<Box<RawValue>>,
 }
 
 impl Request {
@@ -209,10 +218,13 @@ fn evaluate_with(
     let kind = request.kind.kind.as_str();
     let create_or_update = matches!(request.operation.as_str(), "CREATE" | "UPDATE");
     let sub_resource = request.sub_resource.as_str();
-    match (group, kind, request.operation.as_str(), sub_resource) {
+    let outcome = match (group, kind, request.operation.as_str(), sub_resource) {
         ("", "Pod", "CREATE", "") => pod_create(request, settings, get_resource, reader),
         ("", "Pod", "UPDATE", "" | "ephemeralcontainers") => pod_update(request, settings),
         ("", "ServiceAccount", _, "") if create_or_update => service_account(request, settings),
+        ("authentication.k8s.io", "TokenRequest", "CREATE", "token") => {
+            token_request(&request, settings)
+        }
         _ if create_or_update && sub_resource.is_empty() => {
             match WORKLOAD_TEMPLATES
                 .iter()
@@ -224,7 +236,18 @@ fn evaluate_with(
         }
         // DELETE (null object), CONNECT, other subresources and kinds.
         _ => Outcome::accept(),
+    };
+    bounded(outcome)
+}
+
+/// Every answer within what the API server keeps, whatever the input: a
+/// message of at most [`report::MESSAGE_LIMIT`] bytes, a few short warnings.
+fn bounded(mut outcome: Outcome) -> Outcome {
+    if let Verdict::Reject { message, .. } = &mut outcome.verdict {
+        *message = names::truncate(std::mem::take(message), report::MESSAGE_LIMIT);
     }
+    report::bound_warnings(&mut outcome.warnings);
+    outcome
 }
 
 /// The namespace an object lives in: the request's, else its own.
@@ -299,8 +322,9 @@ fn fetch_service_account(
         },
         Lookup::Missing => {
             warnings.push(format!(
-                "ServiceAccount {sa_name:?} of {who} was not found; \
-                 it brings no IAM role unless serviceAccountMappings or podIdentity name one"
+                "ServiceAccount {} of {who} was not found; \
+                 it brings no IAM role unless serviceAccountMappings or podIdentity name one",
+                Shown(sa_name)
             ));
             Ok(ServiceAccountState::Missing)
         }
@@ -325,7 +349,11 @@ fn lookup_failed(
     error: &str,
     warnings: &mut Vec<String>,
 ) -> Result<ServiceAccountState, Outcome> {
-    let problem = format!("looking up ServiceAccount {sa_name:?} of {who} failed: {error}");
+    let problem = format!(
+        "looking up ServiceAccount {} of {who} failed: {}",
+        Shown(sa_name),
+        names::truncate(error.to_owned(), 1024)
+    );
     match policy {
         LookupFailure::Reject => Err(Outcome::reject(
             format!(
@@ -337,9 +365,10 @@ fn lookup_failed(
             CODE_INTERNAL_ERROR,
         )),
         LookupFailure::Accept => {
+            // What happened first: the API server keeps 255 bytes of it.
             warnings.push(format!(
-                "{problem}; admitted without AWS credentials or a ServiceAccount role check \
-                 (serviceAccountLookupFailure: accept)"
+                "{who} was admitted without AWS credentials or a ServiceAccount role check \
+                 (serviceAccountLookupFailure: accept): {problem}"
             ));
             Ok(ServiceAccountState::Unknown)
         }
@@ -383,7 +412,7 @@ fn pod_create_from_text(
     let annotations = pod.annotations()?;
     let annotations = annotations.as_ref();
     let pod_name = pod::display_name_of("Pod", pod.name, pod.generate_name);
-    let who = format!("{pod_name} in namespace {namespace:?}");
+    let who = format!("{pod_name} in namespace {}", Shown(&namespace));
     let mut warnings = Vec::new();
     let sa_state = match fetch_service_account(
         settings,
@@ -456,7 +485,7 @@ fn pod_create_parsed(
         Ok(facts) => facts,
         Err(e) => return bad(e),
     };
-    let who = format!("{pod_name} in namespace {namespace:?}");
+    let who = format!("{pod_name} in namespace {}", Shown(&namespace));
     let mut warnings = Vec::new();
     let sa_state = match fetch_service_account(
         settings,
@@ -492,44 +521,29 @@ fn pod_create_parsed(
         pod_annotations,
         &request.uid,
     );
-    let mut mutated = None;
-    if let Some((identity, skip)) = plan {
-        if settings.restriction.is_none() {
-            warnings.extend(malformed_role_warning(&identity, &sa_name, &who));
-        }
-        if let Some(injection) = Injection::for_identity(&identity, settings) {
-            let plan = match PodShape::of_value(&object) {
-                Ok(shape) => mutation::plan(&shape, &injection, &skip),
-                Err(e) => return bad(e),
-            };
-            if plan.changed() {
-                // The Pod is checked as it will run, so the restriction
-                // needs the injection in the parsed Pod too.
-                let applied = settings.restriction.is_some();
-                if applied {
-                    plan.apply(&mut object);
-                }
-                let parsed = || {
-                    let mut changed = object.clone();
-                    if !applied {
-                        plan.apply(&mut changed);
-                    }
-                    Ok(changed)
-                };
-                // The reference path writes the changed `Value`, so tests
-                // compare the splice with an independent answer.
-                let text = request
-                    .object
-                    .as_deref()
-                    .filter(|_| reader == PodReader::Text);
-                let read = text.and_then(|text| PodText::read(text.get()));
-                let places = text.zip(read.as_ref().map(|pod| &pod.places));
-                mutated = Some(mutated_object(&plan, places, parsed));
-            }
-        }
+    if settings.restriction.is_none()
+        && let Some((identity, _)) = &plan
+    {
+        warnings.extend(malformed_role_warning(identity, &sa_name, &who));
     }
+    let injection = plan
+        .as_ref()
+        .and_then(|(identity, _)| Injection::for_identity(identity, settings));
+    let plan = match (&injection, &plan) {
+        (Some(injection), Some((_, skip))) => match PodShape::of_value(&object) {
+            Ok(shape) => Some(mutation::plan(&shape, injection, skip)).filter(|p| p.changed()),
+            Err(e) => return bad(e),
+        },
+        _ => None,
+    };
 
     if let Some(restriction) = &settings.restriction {
+        // Judged as it will run: with the injection, which is planned with
+        // `inject: false` too (AWS's webhook or our mutating instance adds
+        // it), though only emitted with `inject: true`.
+        if let Some(plan) = &plan {
+            plan.apply(&mut object);
+        }
         let sa_roles = sa_view
             .map(|sa| identity::roles_for(settings, &namespace, &sa_name, sa))
             .unwrap_or_default();
@@ -543,7 +557,7 @@ fn pod_create_parsed(
                 Ok(v) => v,
                 Err(e) => return bad(e),
             };
-        let subject = format!("{who} (ServiceAccount {sa_name:?})");
+        let subject = format!("{who} (ServiceAccount {})", Shown(&sa_name));
         if let Some(rejection) = enforce(
             restriction,
             &subject,
@@ -555,10 +569,28 @@ fn pod_create_parsed(
         }
     }
 
-    let verdict = match mutated {
-        Some(Ok(object)) => Verdict::Mutate(object),
-        Some(Err(e)) => return bad(e),
-        None => Verdict::Accept,
+    let Some(plan) = plan.filter(|_| settings.inject) else {
+        return Outcome::accept().with_warnings(warnings);
+    };
+    let applied = settings.restriction.is_some();
+    let plan = &plan;
+    let parsed = move || {
+        if !applied {
+            plan.apply(&mut object);
+        }
+        Ok(object)
+    };
+    // The reference path writes the changed `Value`, so tests compare the
+    // splice with an independent answer.
+    let text = request
+        .object
+        .as_deref()
+        .filter(|_| reader == PodReader::Text);
+    let read = text.and_then(|text| PodText::read(text.get()));
+    let places = text.zip(read.as_ref().map(|pod| &pod.places));
+    let verdict = match mutated_object(plan, places, parsed) {
+        Ok(object) => Verdict::Mutate(object),
+        Err(e) => return bad(e),
     };
     Outcome { verdict, warnings }
 }
@@ -586,7 +618,8 @@ fn pod_identity_facts(object: &Value, request_namespace: &str) -> Result<(String
 }
 
 /// The identity to inject and the containers to skip, read from the object
-/// as written. The annotations are borrowed (they can be large), so the
+/// as written. Planned with `inject: false` too: the check judges the Pod
+/// as it will run. The annotations are borrowed (they can be large), so the
 /// caller mutates the object only after this returns.
 fn plan_injection(
     settings: &Settings,
@@ -596,9 +629,6 @@ fn plan_injection(
     annotations: Option<&Map<String, Value>>,
     seed: &str,
 ) -> Option<(Identity, BTreeSet<String>)> {
-    if !settings.inject {
-        return None;
-    }
     let jitter = || identity::jitter_from_seed(seed);
     let identity = identity::resolve(settings, namespace, sa_name, sa?, annotations, &jitter)?;
     let skip = mutation::skipped_containers(annotations, &settings.keys.skip_containers);
@@ -613,9 +643,11 @@ fn malformed_role_warning(identity: &Identity, sa_name: &str, who: &str) -> Opti
     };
     let reason = role.arn.as_ref().err()?;
     Some(format!(
-        "{} of ServiceAccount {sa_name:?} ({who}) is not a well-formed IAM role ARN: {:?}: {reason}; \
+        "{} of ServiceAccount {} ({who}) is not a well-formed IAM role ARN: {}: {reason}; \
          it was injected as written",
-        role.source, role.value
+        role.source,
+        Shown(sa_name),
+        Shown(&role.value)
     ))
 }
 
@@ -633,6 +665,47 @@ fn pod_violations(
     Ok(allowlist::check(allowance, &roles, &usage))
 }
 
+/// [`pod_violations`] of an updated Pod, per container: what an update
+/// adds is judged container by container.
+fn pod_violations_per_container(
+    settings: &Settings,
+    restriction: &Restriction,
+    allowance: &NamespaceAllowance<'_>,
+    spec: &Value,
+    spec_path: &str,
+) -> Result<Vec<Violation>, String> {
+    let usage: PodUsage = usage::collect(spec, spec_path, settings, &restriction.sts_audiences)?;
+    let roles: Vec<&Role> = usage.env_roles.iter().collect();
+    Ok(allowlist::check_per_container(allowance, &roles, &usage))
+}
+
+/// The Pod the API server stores for an `ephemeralcontainers` update: the
+/// old Pod with only `spec.ephemeralContainers` taken from the request
+/// (`dropNonEphemeralContainerUpdates`, which also restores the old labels
+/// and annotations). A mutating webhook sees the request's object before
+/// that, so a PATCH could hide volumes from it.
+fn stored_with_ephemeral(object: &Value, old_object: &Value) -> Result<Value, String> {
+    if !old_object.is_object() {
+        return Err(json::type_error(
+            "oldObject of an ephemeralcontainers update",
+            "a Pod object",
+            old_object,
+        ));
+    }
+    let mut stored = old_object.clone();
+    let ephemeral = json::lookup(object, &["spec", "ephemeralContainers"])?.cloned();
+    match stored.get_mut("spec").and_then(Value::as_object_mut) {
+        Some(spec) => {
+            match ephemeral {
+                Some(list) => spec.insert("ephemeralContainers".to_owned(), list),
+                None => spec.remove("ephemeralContainers"),
+            };
+        }
+        None => return Err("oldObject.spec is missing".to_owned()),
+    }
+    Ok(stored)
+}
+
 /// Applies `enforcement`: a rejection in `deny` mode, warnings in `warn` mode.
 fn enforce(
     restriction: &Restriction,
@@ -644,14 +717,13 @@ fn enforce(
     if violations.is_empty() {
         return None;
     }
-    let messages: Vec<String> = violations
-        .iter()
-        .map(|v| v.render(subject, allowance))
-        .collect();
     match restriction.enforcement {
-        Enforcement::Deny => Some(Outcome::reject(messages.join("\n"), CODE_FORBIDDEN)),
+        Enforcement::Deny => Some(Outcome::reject(
+            report::message(subject, allowance, violations),
+            CODE_FORBIDDEN,
+        )),
         Enforcement::Warn => {
-            warnings.extend(messages);
+            warnings.extend(report::warnings(subject, allowance, violations));
             None
         }
     }
@@ -668,7 +740,8 @@ fn added(new: Vec<Violation>, old: &[Violation]) -> Vec<Violation> {
 
 /// Pod UPDATE, including the `ephemeralcontainers` subresource. The
 /// ServiceAccount cannot change on a Pod, so its roles were judged at
-/// creation; only env, mounts and volumes the update adds are checked.
+/// creation; what the update adds is checked, per container: a container
+/// the old Pod did not have is a new use of every role it reaches.
 fn pod_update(request: Request, settings: &Settings) -> Outcome {
     let Some(restriction) = &settings.restriction else {
         return Outcome::accept();
@@ -677,9 +750,17 @@ fn pod_update(request: Request, settings: &Settings) -> Outcome {
         Ok(objects) => objects,
         Err(e) => return Outcome::reject(e, CODE_BAD_REQUEST),
     };
-    let object = &object;
-    let pod_name = pod::display_name("Pod", object);
+    let pod_name = pod::display_name("Pod", &object);
     let bad = |e: String| Outcome::reject(format!("{pod_name}: {e}"), CODE_BAD_REQUEST);
+    let object = if request.sub_resource == "ephemeralcontainers" {
+        match stored_with_ephemeral(&object, &old_object) {
+            Ok(stored) => stored,
+            Err(e) => return bad(e),
+        }
+    } else {
+        object
+    };
+    let object = &object;
     let result = (|| {
         if !object.is_object() {
             return Err(json::type_error(
@@ -692,20 +773,23 @@ fn pod_update(request: Request, settings: &Settings) -> Outcome {
         let spec = spec_at(object, &["spec"])?;
         let sa_name = pod::service_account_name(spec, "spec")?.to_owned();
         let allowance = restriction.allowed.for_namespace(&namespace);
-        let new = pod_violations(settings, restriction, &allowance, spec, "spec", &[])?;
+        let new = pod_violations_per_container(settings, restriction, &allowance, spec, "spec")?;
         let old = match json::at(&old_object, &["spec"]) {
-            Some(old_spec) => pod_violations(
+            Some(old_spec) => pod_violations_per_container(
                 settings,
                 restriction,
                 &allowance,
                 old_spec,
                 "oldObject.spec",
-                &[],
             )
             .unwrap_or_default(),
             None => Vec::new(),
         };
-        let subject = format!("{pod_name} in namespace {namespace:?} (ServiceAccount {sa_name:?})");
+        let subject = format!(
+            "{pod_name} in namespace {} (ServiceAccount {})",
+            Shown(&namespace),
+            Shown(&sa_name)
+        );
         Ok((added(new, &old), subject, namespace))
     })();
     let (violations, subject, namespace) = match result {
@@ -765,13 +849,14 @@ fn service_account(request: Request, settings: &Settings) -> Outcome {
         Ok(role) => role,
         Err(e) => return bad(e),
     };
-    let who = format!("{sa_name} in namespace {namespace:?}");
+    let who = format!("{sa_name} in namespace {}", Shown(&namespace));
     let Some(restriction) = &settings.restriction else {
         let warning = role.and_then(|r| {
             r.arn.err().map(|reason| {
                 format!(
-                    "{who}: {} {:?} is not a well-formed IAM role ARN ({reason}); Pods using it will get it as written",
-                    r.source, r.value
+                    "{who}: {} {} is not a well-formed IAM role ARN ({reason}); Pods using it will get it as written",
+                    r.source,
+                    Shown(&r.value)
                 )
             })
         });
@@ -794,6 +879,92 @@ fn service_account(request: Request, settings: &Settings) -> Outcome {
     ) {
         Some(rejection) => rejection,
         None => Outcome::accept().with_warnings(warnings),
+    }
+}
+
+/// `userInfo` of a request, as far as trust is concerned.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct UserInfo {
+    username: String,
+    groups: Vec<String>,
+}
+
+/// TokenRequest (`serviceaccounts/token` CREATE, `kubectl create token`):
+/// a token with an STS audience works from anywhere, like a self-mounted
+/// one in a Pod. Only kubelet (refreshing a Pod's projected token) and the
+/// `trustedTokenRequesters` may mint one under `allowedRoles`.
+fn token_request(request: &Request, settings: &Settings) -> Outcome {
+    let Some(restriction) = &settings.restriction else {
+        return Outcome::accept();
+    };
+    let object = match request.object() {
+        Ok(object) => object,
+        Err(e) => return Outcome::reject(e, CODE_BAD_REQUEST),
+    };
+    let sa_name = Shown(&request.name);
+    let bad = |e: String| {
+        Outcome::reject(
+            format!("TokenRequest for ServiceAccount {sa_name}: {e}"),
+            CODE_BAD_REQUEST,
+        )
+    };
+    let audiences = match json::array_at(&object, &["spec", "audiences"]) {
+        Ok(list) => list.map(Vec::as_slice).unwrap_or_default(),
+        Err(e) => return bad(e),
+    };
+    let pod_identity = settings
+        .pod_identity
+        .as_ref()
+        .map(|pi| pi.audience.as_str());
+    let guarded = |a: &str| restriction.sts_audiences.contains(a) || pod_identity == Some(a);
+    let mut asked = None;
+    for (i, audience) in audiences.iter().enumerate() {
+        match audience.as_str() {
+            Some(a) if guarded(a) => {
+                asked = Some(a);
+                break;
+            }
+            Some(_) => {}
+            None => {
+                return bad(json::type_error(
+                    &format!("spec.audiences[{i}]"),
+                    "a string",
+                    audience,
+                ));
+            }
+        }
+    }
+    let Some(audience) = asked else {
+        return Outcome::accept();
+    };
+    let user: UserInfo = request
+        .user_info
+        .as_deref()
+        .and_then(|raw| serde_json::from_str(raw.get()).ok())
+        .unwrap_or_default();
+    let trusted = user
+        .groups
+        .iter()
+        .any(|g| g == NODES_GROUP || restriction.trusted_groups.contains(g))
+        || restriction.trusted_users.contains(&user.username);
+    if trusted {
+        return Outcome::accept();
+    }
+    let text = format!(
+        "TokenRequest by user {} for ServiceAccount {sa_name} in namespace {} asks for audience {}, \
+         which STS (or EKS Pod Identity) accepts: such a token could assume any role that trusts the \
+         ServiceAccount, from anywhere. Under allowedRoles only kubelet (group {NODES_GROUP}) and \
+         trustedTokenRequesters may request it",
+        Shown(&user.username),
+        Shown(&request.namespace),
+        Shown(audience)
+    );
+    match restriction.enforcement {
+        Enforcement::Deny => Outcome::reject(text, CODE_FORBIDDEN),
+        Enforcement::Warn => {
+            Outcome::accept().with_warnings(vec![names::truncate(text, report::WARNING_LIMIT)])
+        }
     }
 }
 
@@ -841,7 +1012,7 @@ fn workload(
         Ok(sa) => sa.to_owned(),
         Err(e) => return bad(e),
     };
-    let who = format!("{name} in namespace {namespace:?}");
+    let who = format!("{name} in namespace {}", Shown(&namespace));
     let mut warnings = Vec::new();
     let sa_state = match fetch_service_account(
         settings,
@@ -892,7 +1063,7 @@ fn workload(
             .ok()
         })
         .unwrap_or_default();
-    let subject = format!("{who} (Pod template, ServiceAccount {sa_name:?})");
+    let subject = format!("{who} (Pod template, ServiceAccount {})", Shown(&sa_name));
     match enforce(
         restriction,
         &subject,
@@ -1329,7 +1500,12 @@ mod tests {
             with_role(role),
         );
         assert!(matches!(warned.verdict, Verdict::Mutate(_)));
-        assert_eq!(warned.warnings, vec![message]);
+        // The same text, cut to what the API server keeps of a warning.
+        assert_eq!(
+            warned.warnings,
+            vec![names::truncate(message, report::WARNING_LIMIT)]
+        );
+        assert!(warned.warnings[0].ends_with('…'));
     }
 
     #[test]
@@ -1569,5 +1745,88 @@ mod tests {
         let object = object.to_value();
         let (again, _) = eval_with(request(object), json!({}), answer);
         assert_eq!(again, Outcome::accept());
+    }
+
+    fn token_request(audiences: Value, user_info: Value) -> Request {
+        serde_json::from_value(json!({
+            "uid": "tr-1",
+            "kind": {"group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest"},
+            "name": "app",
+            "namespace": "team-a",
+            "operation": "CREATE",
+            "subResource": "token",
+            "userInfo": user_info,
+            "object": {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                       "spec": {"audiences": audiences}},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn token_requests_for_sts_need_a_node_or_a_trusted_requester() {
+        let settings = |extra: Value| {
+            let mut s = json!({"allowedRoles": {}, "podIdentity": {}});
+            s.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            s
+        };
+        let no_host =
+            |_: &GetResourceRequest| -> Result<Value, String> { Err("no lookups".into()) };
+        let tenant = json!({"username": "alice", "groups": ["dev"]});
+        let verdict = |req: Request, s: Value| eval_with(req, settings(s), no_host).0;
+        let rejected = verdict(
+            token_request(json!(["sts.amazonaws.com"]), tenant.clone()),
+            json!({}),
+        );
+        let (message, code) = rejection(&rejected);
+        assert_eq!(code, CODE_FORBIDDEN);
+        assert!(message.starts_with(
+            "TokenRequest by user \"alice\" for ServiceAccount \"app\" in namespace \"team-a\" \
+             asks for audience \"sts.amazonaws.com\""
+        ));
+        for (audiences, user, extra) in [
+            (json!(["vault"]), tenant.clone(), json!({})),
+            (
+                json!(["sts.amazonaws.com"]),
+                json!({"username": "system:node:n1", "groups": ["system:nodes"]}),
+                json!({}),
+            ),
+            (
+                json!(["pods.eks.amazonaws.com"]),
+                tenant.clone(),
+                json!({"trustedTokenRequesters": {"users": ["alice"]}}),
+            ),
+            (
+                json!(["sts.amazonaws.com"]),
+                tenant.clone(),
+                json!({"trustedTokenRequesters": {"groups": ["dev"]}}),
+            ),
+        ] {
+            let outcome = verdict(token_request(audiences.clone(), user), extra);
+            assert_eq!(outcome, Outcome::accept(), "{audiences}");
+        }
+        // A malformed userInfo is an untrusted user; warn mode admits.
+        let odd = verdict(
+            token_request(json!(["sts.amazonaws.com"]), json!("system:nodes")),
+            json!({}),
+        );
+        assert!(matches!(odd.verdict, Verdict::Reject { code: 403, .. }));
+        let warned = verdict(
+            token_request(json!(["sts.amazonaws.com"]), tenant.clone()),
+            json!({"enforcement": "warn"}),
+        );
+        assert!(matches!(warned.verdict, Verdict::Accept));
+        assert_eq!(warned.warnings.len(), 1);
+        let bad = verdict(token_request(json!([7]), tenant), json!({}));
+        assert_eq!(rejection(&bad).1, CODE_BAD_REQUEST);
+        // Without allowedRoles the rule is off.
+        let open = eval_with(
+            token_request(json!(["sts.amazonaws.com"]), json!({})),
+            json!({}),
+            no_host,
+        )
+        .0;
+        assert_eq!(open, Outcome::accept());
     }
 }

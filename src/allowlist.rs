@@ -8,9 +8,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::arn::{self, RoleArn};
+use crate::constants::ENV_ROLE_ARN;
 use crate::glob::Glob;
-use crate::identity::{Role, RoleSource};
-use crate::names;
+use crate::identity::{ContainerRef, Role, RoleSource};
+use crate::names::{self, Shown};
 use crate::settings::PatternList;
 use crate::usage::{PodUsage, StsToken, Unverifiable};
 
@@ -197,21 +198,37 @@ impl NamespaceAllowance<'_> {
     /// For messages: the patterns as they apply here, or that there are none.
     pub fn describe(&self) -> String {
         if self.patterns.is_empty() {
-            format!("no roles are allowed in namespace {:?}", self.namespace)
-        } else {
-            let list: Vec<String> = self
-                .patterns
-                .iter()
-                .map(|p| p.render(self.namespace))
-                .collect();
-            format!(
-                "namespace {:?} allows only {}",
-                self.namespace,
-                list.join(", ")
-            )
+            return format!(
+                "no roles are allowed in namespace {}",
+                Shown(self.namespace)
+            );
         }
+        let mut list: Vec<String> = self
+            .patterns
+            .iter()
+            .take(DESCRIBED_PATTERNS)
+            .map(|p| Shown(&p.render(self.namespace)).bare().to_string())
+            .collect();
+        if let Some(more) = self.patterns.len().checked_sub(DESCRIBED_PATTERNS)
+            && more > 0
+        {
+            list.push(format!("and {more} more patterns"));
+        }
+        format!(
+            "namespace {} allows only {}",
+            Shown(self.namespace),
+            list.join(", ")
+        )
     }
 }
+
+/// How many patterns a message lists: a message stays small however many
+/// the settings give a namespace.
+const DESCRIBED_PATTERNS: usize = 10;
+
+/// See [`Violation::merge_key`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MergeKey<'a>(u8, &'a str, &'a str, &'a str);
 
 /// One way an object breaks the allow-list.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -232,42 +249,123 @@ pub enum Violation {
 }
 
 impl Violation {
-    /// The message, prefixed with the object it is about.
-    pub fn render(&self, subject: &str, allowance: &NamespaceAllowance<'_>) -> String {
+    /// The container this violation is about, if any: the same violation in
+    /// several containers (or several entries) is reported once.
+    pub fn container(&self) -> Option<&ContainerRef> {
         match self {
-            Violation::NotAllowed { role, source } => {
-                format!(
-                    "{subject}: IAM role {role:?} ({source}) is not allowed: {}",
-                    allowance.describe()
-                )
+            Violation::NotAllowed { source, .. } | Violation::Malformed { source, .. } => {
+                source.container()
             }
+            Violation::Unverifiable(u) => Some(u.container()),
+            Violation::UnclaimedToken(_) => None,
+        }
+    }
+
+    /// What identifies a violation apart from its container: violations
+    /// with the same key read the same but for the container, and merge.
+    /// Built without formatting, so merging 100,000 violations is cheap.
+    pub fn merge_key(&self) -> MergeKey<'_> {
+        let (tag, a, source) = match self {
+            Violation::NotAllowed { role, source } => (0, role.as_str(), Some(source)),
+            Violation::Malformed { value, source, .. } => (1, value.as_str(), Some(source)),
+            Violation::Unverifiable(Unverifiable::ValueFrom { variable, from, .. }) => {
+                return MergeKey(2, variable, from, "");
+            }
+            Violation::Unverifiable(Unverifiable::EnvFrom { from, volume, .. }) => {
+                return MergeKey(3, from, volume, "");
+            }
+            Violation::Unverifiable(Unverifiable::ConfigFile {
+                variable,
+                path,
+                volume,
+                ..
+            }) => return MergeKey(4, variable, path, volume),
+            Violation::Unverifiable(Unverifiable::JavaOptionsFile { variable, .. }) => {
+                return MergeKey(5, variable, "", "");
+            }
+            Violation::UnclaimedToken(StsToken { volume, audience }) => {
+                return MergeKey(6, volume, audience, "");
+            }
+        };
+        let (kind, detail) = source.map(RoleSource::merge_parts).unwrap_or_default();
+        MergeKey(tag, a, kind, detail)
+    }
+
+    /// What the message adds after [`Violation::text`]: what the namespace
+    /// allows, given as `described`.
+    pub fn allowance_suffix(&self, described: &str) -> String {
+        match self {
+            Violation::NotAllowed { .. } => format!(": {described}"),
+            Violation::Malformed { .. } => String::new(),
+            _ => format!(" ({described})"),
+        }
+    }
+
+    /// The problem, without the object it is about; `container` stands for
+    /// the container (or containers) it was found in. Tenant-written values
+    /// are cut short, so a line stays small whatever the input.
+    pub fn text(&self, container: &str) -> String {
+        match self {
+            Violation::NotAllowed { role, source } => format!(
+                "IAM role {} ({}) is not allowed",
+                Shown(role),
+                source.with_container(container)
+            ),
             Violation::Malformed {
                 value,
                 source,
                 reason,
             } => format!(
-                "{subject}: {source} {value:?} is not a well-formed IAM role ARN ({reason}), so it cannot be checked against allowedRoles"
+                "{} {} is not a well-formed IAM role ARN ({}), so it cannot be checked against allowedRoles",
+                source.with_container(container),
+                Shown(value),
+                Shown(reason).bare()
             ),
-            Violation::Unverifiable(Unverifiable::ValueFrom { container, from }) => format!(
-                "{subject}: AWS_ROLE_ARN of {container} comes from {from}, which the policy cannot read, \
-                 so its role cannot be checked against allowedRoles ({}); set it as a literal value",
-                allowance.describe()
-            ),
-            Violation::Unverifiable(Unverifiable::EnvFrom {
-                container,
-                from,
-                volume,
-            }) => format!(
-                "{subject}: {container} mounts STS token volume {volume:?} and takes env from {from}, \
-                 which could set AWS_ROLE_ARN to a role the policy cannot check ({}); \
+            Violation::Unverifiable(Unverifiable::ValueFrom { variable, from, .. }) => {
+                let what = if variable.eq_ignore_ascii_case(ENV_ROLE_ARN) {
+                    "its role"
+                } else {
+                    "the role it selects"
+                };
+                format!(
+                    "{} of {container} comes from {}, which the policy cannot read, \
+                     so {what} cannot be checked against allowedRoles; set it as a literal value",
+                    Shown(variable).bare(),
+                    Shown(from).bare()
+                )
+            }
+            Violation::Unverifiable(Unverifiable::EnvFrom { from, volume, .. }) => format!(
+                "{container} can read STS token volume {} and takes env from {}, \
+                 which could set AWS_ROLE_ARN to a role the policy cannot check; \
                  set AWS_ROLE_ARN as a literal value in its env",
-                allowance.describe()
+                Shown(volume),
+                Shown(from).bare()
+            ),
+            Violation::Unverifiable(Unverifiable::ConfigFile {
+                variable,
+                path,
+                volume,
+                ..
+            }) => format!(
+                "{} of {container} points at {} in volume {}, an AWS config file that can \
+                 name any role_arn for its STS token, which the policy cannot read; \
+                 set AWS_ROLE_ARN as a literal value instead",
+                Shown(variable).bare(),
+                Shown(path),
+                Shown(volume)
+            ),
+            Violation::Unverifiable(Unverifiable::JavaOptionsFile { variable, .. }) => format!(
+                "{} of {container} reads JVM options from a file, which could set \
+                 -Daws.roleArn to a role the policy cannot check; \
+                 set the options inline",
+                Shown(variable).bare()
             ),
             Violation::UnclaimedToken(StsToken { volume, audience }) => format!(
-                "{subject}: projected token volume {volume:?} has STS audience {audience:?} but the Pod \
-                 uses no role, so it could assume any role that trusts its ServiceAccount ({}); \
+                "projected token volume {} has STS audience {} but the Pod uses no role, \
+                 so it could assume any role that trusts its ServiceAccount; \
                  set AWS_ROLE_ARN to an allowed role",
-                allowance.describe()
+                Shown(volume),
+                Shown(audience)
             ),
         }
     }
@@ -282,12 +380,32 @@ pub fn check(
     roles: &[&Role],
     usage: &PodUsage,
 ) -> Vec<Violation> {
+    judge(allowance, roles, usage, true)
+}
+
+/// [`check`], reporting a role in every container that uses it: an update
+/// is judged per container, so a new container is a new use of a role even
+/// when an old one already had it.
+pub fn check_per_container(
+    allowance: &NamespaceAllowance<'_>,
+    roles: &[&Role],
+    usage: &PodUsage,
+) -> Vec<Violation> {
+    judge(allowance, roles, usage, false)
+}
+
+fn judge(
+    allowance: &NamespaceAllowance<'_>,
+    roles: &[&Role],
+    usage: &PodUsage,
+    once_per_value: bool,
+) -> Vec<Violation> {
     let mut violations = Vec::new();
     // A set, not a scan of the earlier roles: one role per container made
     // that quadratic in containers.
     let mut judged = BTreeSet::new();
     for role in roles {
-        if !judged.insert(role.value.as_str()) {
+        if once_per_value && !judged.insert(role.value.as_str()) {
             continue;
         }
         match &role.arn {
@@ -357,7 +475,7 @@ mod tests {
         let env = |name: &str| RoleSource::Env {
             container: crate::identity::ContainerRef {
                 kind: crate::identity::ContainerKind::Regular,
-                name: name.to_owned(),
+                name: name.into(),
             },
         };
         let denied = "arn:aws:iam::999988887777:role/x";

@@ -85,3 +85,29 @@ pub const WINDOWS_OS_VALUE: &str = "windows";
 
 /// ServiceAccount name Kubernetes assigns when a Pod names none.
 pub const DEFAULT_SERVICE_ACCOUNT: &str = "default";
+
+/// Label that makes upstream skip a Pod: its `MutatingWebhookConfiguration`
+/// has `objectSelector: <this> DoesNotExist` (`deploy/mutatingwebhook.yaml`).
+/// Here it skips injection only: a tenant may set it on their own objects,
+/// so it must never switch the allow-list off.
+pub const SKIP_WEBHOOK_LABEL: &str = "eks.amazonaws.com/skip-pod-identity-webhook";
+
+/// `spec.os.name` of a Pod that runs on Windows (Kubernetes `PodOS`).
+pub const POD_OS_WINDOWS: &str = "windows";
+
+// ---- Role routes other than `AWS_ROLE_ARN` (issue: role literals) ----
+
+/// Variables whose value the JVM reads as options: the AWS SDK for Java v2
+/// reads the system property `aws.roleArn` before `AWS_ROLE_ARN`.
+pub const JAVA_OPTIONS_ENV: [&str; 3] = ["JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS"];
+/// The system property the Java SDK v2 reads the role from.
+pub const JAVA_ROLE_PROPERTY: &str = "-Daws.roleArn";
+/// Variables that point the SDKs at a shared config or credentials file,
+/// which can name any `role_arn` with `web_identity_token_file`.
+pub const AWS_CONFIG_FILE_ENV: [&str; 2] = ["AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"];
+
+// ---- TokenRequest (`serviceaccounts/token`) ----
+
+/// Group of every kubelet; kubelet refreshes projected tokens through
+/// TokenRequests, which must never be blocked.
+pub const NODES_GROUP: &str = "system:nodes";

@@ -7,6 +7,7 @@
 //! 4. nothing: the Pod is left alone.
 
 use std::fmt;
+use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
@@ -14,6 +15,7 @@ use crate::arn::{self, RoleArn};
 use crate::constants::*;
 use crate::gocompat::{parse_bool, parse_int64};
 use crate::json::map_str;
+use crate::names::Shown;
 use crate::settings::{Mapping, Settings};
 
 /// The ServiceAccount as far as identity resolution cares.
@@ -36,6 +38,11 @@ pub enum RoleSource {
     PodIdentityAssociation,
     /// A literal `AWS_ROLE_ARN` in a container's `env`.
     Env { container: ContainerRef },
+    /// `-Daws.roleArn` in a JVM options variable of a container's `env`.
+    JavaOption {
+        container: ContainerRef,
+        variable: String,
+    },
 }
 
 /// Which kind of container, for messages.
@@ -67,7 +74,8 @@ impl ContainerKind {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ContainerRef {
     pub kind: ContainerKind,
-    pub name: String,
+    /// Shared: every violation in a container refers to its name.
+    pub name: Rc<str>,
 }
 
 impl fmt::Display for ContainerRef {
@@ -77,7 +85,45 @@ impl fmt::Display for ContainerRef {
             ContainerKind::Regular => "container",
             ContainerKind::Ephemeral => "ephemeral container",
         };
-        write!(f, "{kind} {:?}", self.name)
+        write!(f, "{kind} {}", Shown(&self.name))
+    }
+}
+
+impl RoleSource {
+    /// The container the role was found in, if it came from one.
+    pub fn container(&self) -> Option<&ContainerRef> {
+        match self {
+            RoleSource::Env { container } | RoleSource::JavaOption { container, .. } => {
+                Some(container)
+            }
+            _ => None,
+        }
+    }
+
+    /// The source apart from its container, for merging violations.
+    pub fn merge_parts(&self) -> (&'static str, &str) {
+        match self {
+            RoleSource::Annotation { key } => ("annotation", key),
+            RoleSource::Mapping { key } => ("mapping", key),
+            RoleSource::PodIdentityAssociation => ("association", ""),
+            RoleSource::Env { .. } => ("env", ""),
+            RoleSource::JavaOption { variable, .. } => ("java", variable),
+        }
+    }
+
+    /// The source, naming its container as `container` (which may stand
+    /// for several).
+    pub fn with_container(&self, container: &str) -> String {
+        match self {
+            RoleSource::Env { .. } => format!("env AWS_ROLE_ARN of {container}"),
+            RoleSource::JavaOption { variable, .. } => {
+                format!(
+                    "-Daws.roleArn in env {} of {container}",
+                    Shown(variable).bare()
+                )
+            }
+            other => other.to_string(),
+        }
     }
 }
 
@@ -88,6 +134,10 @@ impl fmt::Display for RoleSource {
             RoleSource::Mapping { key } => write!(f, "serviceAccountMappings entry {key:?}"),
             RoleSource::PodIdentityAssociation => f.write_str("podIdentity association"),
             RoleSource::Env { container } => write!(f, "env AWS_ROLE_ARN of {container}"),
+            RoleSource::JavaOption {
+                container,
+                variable,
+            } => write!(f, "-Daws.roleArn in env {variable} of {container}"),
         }
     }
 }

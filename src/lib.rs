@@ -28,6 +28,7 @@ pub mod mutation;
 pub mod names;
 pub mod pod;
 pub mod pod_text;
+pub mod report;
 pub mod settings;
 pub mod splice;
 #[cfg(any(test, feature = "testgen"))]

@@ -146,6 +146,8 @@ pub struct PodShape<'a> {
     pub labels_writable: bool,
     /// The Pod Identity label is already `enabled`.
     pub pod_identity_labeled: bool,
+    /// The Pod carries [`SKIP_WEBHOOK_LABEL`] (any value): no injection.
+    pub skip_webhook_labeled: bool,
     pub windows: bool,
     pub volumes: Vec<&'a str>,
     pub init_containers: Vec<ContainerShape<'a>>,
@@ -179,6 +181,7 @@ impl<'a> PodShape<'a> {
             ),
             pod_identity_labeled: json::map_str(labels, POD_IDENTITY_LABEL)
                 == Some(POD_IDENTITY_LABEL_VALUE),
+            skip_webhook_labeled: labels.is_some_and(|l| l.contains_key(SKIP_WEBHOOK_LABEL)),
             ..PodShape::default()
         };
         if let Some(volumes) =
@@ -253,6 +256,15 @@ pub fn plan<'a>(
     skip: &BTreeSet<String>,
 ) -> Plan<'a> {
     let token_file = token_file_path(injection.mount_path, injection.token_path, shape.windows);
+    if shape.skip_webhook_labeled {
+        return Plan {
+            injection,
+            token_file,
+            label: false,
+            volume: false,
+            containers: Vec::new(),
+        };
+    }
     // `eks.amazonaws.com/pod-identity: enabled` is set even if present
     // (upstream emits the op regardless, `handler.go:366-384`), which
     // changes the Pod only if it lacked that value.

@@ -1,4 +1,66 @@
-//! Kubernetes name rules, for validating settings before they meet a cluster.
+//! Kubernetes name rules, for validating settings before they meet a cluster,
+//! and how tenant-written names are shown in messages.
+
+use std::fmt;
+
+/// How many characters of a tenant-written value a message shows. Names
+/// are not yet validated in mutating admission: a 1 MiB name is possible.
+pub const SHOWN_CHARS: usize = 100;
+
+/// A tenant-written value in a message: quoted, and cut at
+/// [`SHOWN_CHARS`] characters with `…` (and the full length) when longer.
+#[derive(Clone, Copy)]
+pub struct Shown<'a>(pub &'a str);
+
+/// [`Shown`] without quotes.
+pub struct Bare<'a>(&'a str);
+
+impl<'a> Shown<'a> {
+    pub fn bare(self) -> Bare<'a> {
+        Bare(self.0)
+    }
+}
+
+/// The first [`SHOWN_CHARS`] characters, and whether that is all.
+fn cut(s: &str) -> (&str, bool) {
+    match s.char_indices().nth(SHOWN_CHARS) {
+        Some((at, _)) => (s.get(..at).unwrap_or_default(), false),
+        None => (s, true),
+    }
+}
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match cut(self.0) {
+            (all, true) => write!(f, "{all:?}"),
+            (head, false) => write!(f, "{:?}", format!("{head}…({} bytes)", self.0.len())),
+        }
+    }
+}
+
+impl fmt::Display for Bare<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match cut(self.0) {
+            (all, true) => f.write_str(all),
+            (head, false) => write!(f, "{head}…({} bytes)", self.0.len()),
+        }
+    }
+}
+
+/// Cuts `text` to at most `max` bytes on a character boundary, ending
+/// with `…` when it was cut.
+pub fn truncate(mut text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push('…');
+    text
+}
 
 /// RFC 1123 label: what namespaces and volume names must be.
 pub fn check_dns_label(value: &str) -> Result<(), String> {
@@ -52,6 +114,30 @@ fn check_label_chars(label: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_values_are_shown_cut_with_their_length() {
+        assert_eq!(Shown("web").to_string(), "\"web\"");
+        assert_eq!(Shown("a\"b").to_string(), "\"a\\\"b\"");
+        let long = "é".repeat(1000);
+        let shown = Shown(&long).to_string();
+        assert_eq!(
+            shown,
+            format!("\"{}…(2000 bytes)\"", "é".repeat(SHOWN_CHARS))
+        );
+        assert_eq!(
+            Shown(&long).bare().to_string(),
+            format!("{}…(2000 bytes)", "é".repeat(100))
+        );
+    }
+
+    #[test]
+    fn truncate_keeps_char_boundaries() {
+        assert_eq!(truncate("abc".into(), 3), "abc");
+        assert_eq!(truncate("abcdef".into(), 5), "ab…");
+        let cut = truncate("ééééé".into(), 6);
+        assert!(cut.len() <= 6 && cut.ends_with('…'), "{cut}");
+    }
 
     #[test]
     fn labels() {

@@ -4,8 +4,11 @@
 
 use serde_json::{Map, Value};
 
-use crate::constants::{DEFAULT_SERVICE_ACCOUNT, WINDOWS_NODE_SELECTORS, WINDOWS_OS_VALUE};
+use crate::constants::{
+    DEFAULT_SERVICE_ACCOUNT, POD_OS_WINDOWS, WINDOWS_NODE_SELECTORS, WINDOWS_OS_VALUE,
+};
 use crate::json;
+use crate::names::Shown;
 
 /// How messages refer to an object: its name, else its `generateName`.
 pub fn display_name(kind: &str, object: &Value) -> String {
@@ -17,8 +20,10 @@ pub fn display_name(kind: &str, object: &Value) -> String {
 /// [`display_name`] from the two fields.
 pub fn display_name_of(kind: &str, name: Option<&str>, generate_name: Option<&str>) -> String {
     match (name, generate_name) {
-        (Some(name), _) if !name.is_empty() => format!("{kind} {name:?}"),
-        (_, Some(prefix)) if !prefix.is_empty() => format!("{kind} {prefix:?} (generateName)"),
+        (Some(name), _) if !name.is_empty() => format!("{kind} {}", Shown(name)),
+        (_, Some(prefix)) if !prefix.is_empty() => {
+            format!("{kind} {} (generateName)", Shown(prefix))
+        }
         _ => format!("{kind} (unnamed)"),
     }
 }
@@ -66,6 +71,16 @@ pub fn is_windows(spec: &Value) -> Result<bool, String> {
     Ok(WINDOWS_NODE_SELECTORS
         .iter()
         .any(|key| json::map_str(selector, key) == Some(WINDOWS_OS_VALUE)))
+}
+
+/// Whether the Pod runs on Windows, for the allow-list: upstream's node
+/// selectors, or `spec.os.name` (which the API server validates against
+/// Windows-only fields). Environment names ignore case there.
+pub fn runs_windows(spec: &Value) -> Result<bool, String> {
+    let os = json::lookup(spec, &["os", "name"])
+        .map_err(|e| format!("spec.{e}"))?
+        .and_then(Value::as_str);
+    Ok(os == Some(POD_OS_WINDOWS) || is_windows(spec)?)
 }
 
 #[cfg(test)]

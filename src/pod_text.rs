@@ -11,7 +11,8 @@
 use serde_json::{Map, Value};
 
 use crate::constants::{
-    POD_IDENTITY_LABEL, POD_IDENTITY_LABEL_VALUE, WINDOWS_NODE_SELECTORS, WINDOWS_OS_VALUE,
+    POD_IDENTITY_LABEL, POD_IDENTITY_LABEL_VALUE, SKIP_WEBHOOK_LABEL, WINDOWS_NODE_SELECTORS,
+    WINDOWS_OS_VALUE,
 };
 use crate::mutation::{ContainerShape, PodShape};
 use crate::splice::{Scanner, Span};
@@ -203,6 +204,9 @@ impl<'a> PodText<'a> {
                         Some(null) => null,
                         None => scan.object(|key, scan| {
                             let (value, span) = scan.str_spanned()?;
+                            if key == SKIP_WEBHOOK_LABEL.as_bytes() {
+                                self.shape.skip_webhook_labeled = true;
+                            }
                             if key == POD_IDENTITY_LABEL.as_bytes() {
                                 self.places.pod_identity_label = Some(span);
                                 self.shape.pod_identity_labeled = value == POD_IDENTITY_LABEL_VALUE;

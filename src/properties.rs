@@ -271,9 +271,18 @@ proptest! {
         let warn = evaluate(&case.request, &with_enforcement(&restricted, "warn"), &case.service_account);
         match &deny.verdict {
             Verdict::Reject { code: 403, message } => {
+                // The same lines, as few and as short as the API server keeps.
                 let mut expected = deny.warnings.clone();
                 expected.extend(message.lines().map(str::to_owned));
-                prop_assert_eq!(&warn.warnings, &expected);
+                prop_assert!(warn.warnings.len() <= crate::report::MAX_WARNINGS);
+                for (i, w) in warn.warnings.iter().enumerate() {
+                    prop_assert!(w.len() <= crate::report::WARNING_LIMIT, "{}", w);
+                    let last = i + 1 == crate::report::MAX_WARNINGS && expected.len() > i + 1;
+                    if let (false, Some(line)) = (last, expected.get(i)) {
+                        prop_assert_eq!(w, &crate::names::truncate(line.clone(), crate::report::WARNING_LIMIT));
+                    }
+                }
+                prop_assert_eq!(warn.warnings.len(), expected.len().min(crate::report::MAX_WARNINGS));
                 let warn_rejected = matches!(warn.verdict, Verdict::Reject { .. });
                 prop_assert!(!warn_rejected, "warn mode rejected: {:?}", warn);
             }

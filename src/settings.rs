@@ -31,6 +31,16 @@ pub struct RawSettings {
     pub allowed_roles: Option<BTreeMap<String, PatternList>>,
     pub enforcement: Option<Enforcement>,
     pub sts_audiences: Option<Vec<String>>,
+    pub trusted_token_requesters: Option<RawTrustedRequesters>,
+}
+
+/// Who may request STS-audience tokens (`serviceaccounts/token`) besides
+/// the nodes, under `allowedRoles`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct RawTrustedRequesters {
+    pub users: Vec<String>,
+    pub groups: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
@@ -173,6 +183,10 @@ pub struct Restriction {
     /// Token audiences that STS accepts: `tokenAudience`,
     /// `sts.amazonaws.com` and `stsAudiences`.
     pub sts_audiences: BTreeSet<String>,
+    /// `trustedTokenRequesters`: users and groups besides the nodes that may
+    /// request tokens with a guarded audience.
+    pub trusted_users: Vec<String>,
+    pub trusted_groups: Vec<String>,
 }
 
 /// Annotation keys derived from `annotationPrefix`, built once.
@@ -452,6 +466,17 @@ impl Settings {
             sts_audiences.insert(audience);
         }
         sts_audiences.remove("");
+        let trusted = raw.trusted_token_requesters.unwrap_or_default();
+        for (field, list) in [("users", &trusted.users), ("groups", &trusted.groups)] {
+            for (i, name) in list.iter().enumerate() {
+                if name.trim().is_empty() {
+                    check(
+                        &format!("trustedTokenRequesters.{field}[{i}]"),
+                        Err("it is empty".to_owned()),
+                    );
+                }
+            }
+        }
         let allowed = match raw.allowed_roles.as_ref().map(AllowedRoles::parse) {
             Some(Ok(allowed)) => Some(allowed),
             Some(Err(problems)) => {
@@ -464,6 +489,8 @@ impl Settings {
             allowed,
             enforcement: raw.enforcement.unwrap_or_default(),
             sts_audiences,
+            trusted_users: trusted.users,
+            trusted_groups: trusted.groups,
         });
 
         if errors.is_empty() {

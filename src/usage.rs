@@ -1,31 +1,66 @@
 //! Which IAM roles a Pod (or Pod template) uses by itself, beyond its
-//! ServiceAccount: literal `AWS_ROLE_ARN` values, role sources the policy
-//! cannot read, and STS-audience tokens it mounts on its own.
+//! ServiceAccount: literal `AWS_ROLE_ARN` values and `-Daws.roleArn` JVM
+//! options, role sources the policy cannot read, and STS-audience tokens.
+//!
+//! Rules that depend on token access ask which STS tokens a container can
+//! read: those it mounts, every token of the Pod when the Pod shares one
+//! process namespace (`/proc/<pid>/root`), and its target's tokens for an
+//! ephemeral container with `targetContainerName`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::constants::ENV_ROLE_ARN;
+use crate::constants::{AWS_CONFIG_FILE_ENV, ENV_ROLE_ARN, JAVA_OPTIONS_ENV, JAVA_ROLE_PROPERTY};
 use crate::identity::{ContainerKind, ContainerRef, Role, RoleSource};
 use crate::json::{self, FieldPath};
+use crate::pod;
 use crate::settings::Settings;
 
 /// A way to pick a role that cannot be checked against the allow-list.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Unverifiable {
-    /// `AWS_ROLE_ARN` set from a ConfigMap, Secret or field reference.
+    /// A role variable (`AWS_ROLE_ARN`, or in a container with an STS token
+    /// a JVM options or AWS config file variable) set from a ConfigMap,
+    /// Secret or field reference.
     ValueFrom {
         container: ContainerRef,
+        variable: String,
         from: String,
     },
-    /// `envFrom` that could set `AWS_ROLE_ARN`, in a container that mounts
+    /// `envFrom` that could set `AWS_ROLE_ARN`, in a container that can read
     /// an STS-audience token and sets no `AWS_ROLE_ARN` of its own.
     EnvFrom {
         container: ContainerRef,
         from: String,
         volume: String,
     },
+    /// An AWS shared config file, in a container that can read an STS
+    /// token, that the tenant writes through a volume.
+    ConfigFile {
+        container: ContainerRef,
+        variable: String,
+        path: String,
+        volume: String,
+    },
+    /// JVM options that read more options from a file (`@argfile`,
+    /// `-XX:VMOptionsFile`, `-XX:Flags`), in a container that can read an
+    /// STS token: the file may set `-Daws.roleArn`.
+    JavaOptionsFile {
+        container: ContainerRef,
+        variable: String,
+    },
+}
+
+impl Unverifiable {
+    pub fn container(&self) -> &ContainerRef {
+        match self {
+            Unverifiable::ValueFrom { container, .. }
+            | Unverifiable::EnvFrom { container, .. }
+            | Unverifiable::ConfigFile { container, .. }
+            | Unverifiable::JavaOptionsFile { container, .. } => container,
+        }
+    }
 }
 
 /// A projected ServiceAccount token whose audience STS accepts.
@@ -43,6 +78,15 @@ pub struct PodUsage {
     pub sts_tokens: Vec<StsToken>,
 }
 
+/// One container as the rules read it.
+struct Container<'v> {
+    who: ContainerRef,
+    index: usize,
+    value: &'v Value,
+    mounts: Vec<(&'v str, &'v str)>,
+    target: Option<&'v str>,
+}
+
 /// Reads `spec` (a PodSpec). `spec_path` prefixes field names in errors.
 pub fn collect(
     spec: &Value,
@@ -55,110 +99,307 @@ pub fn collect(
 
     let tokens = sts_tokens(spec, &root, sts_audiences)?;
     let token_volumes: BTreeSet<&str> = tokens.iter().map(|t| t.volume.as_str()).collect();
+    let config_volumes = config_volumes(spec, &root)?;
+    let windows = pod::runs_windows(spec)?;
+    let shared_processes = json::lookup(spec, &["shareProcessNamespace"])
+        .map_err(|e| root.within(e))?
+        == Some(&Value::Bool(true));
 
+    let mut containers = Vec::new();
     for kind in ContainerKind::ALL {
-        let Some(containers) = json::array_at(spec, &[kind.field()]).map_err(|e| root.within(e))?
-        else {
+        let Some(list) = json::array_at(spec, &[kind.field()]).map_err(|e| root.within(e))? else {
             continue;
         };
         let list_path = root.field(kind.field());
-        for (i, c) in containers.iter().enumerate() {
+        for (i, c) in list.iter().enumerate() {
             let path = list_path.index(i);
-            let name = json::item_str(c, &path, "name")?.unwrap_or_default();
-            let who = || ContainerRef {
-                kind,
-                name: name.to_owned(),
-            };
-            let sets_role = container_env(c, &path, &who, settings, &mut usage)?;
-            let mounted_token = mounted_token(c, &path, &token_volumes)?;
-            let env_from = env_from_sources(c, &path)?;
-            if let (false, Some(volume)) = (sets_role, mounted_token) {
-                for from in env_from {
-                    usage.unverifiable.push(Unverifiable::EnvFrom {
-                        container: who(),
-                        from,
-                        volume: volume.to_owned(),
-                    });
-                }
-            }
+            containers.push(read_container(c, &path, kind, i)?);
         }
+    }
+
+    // Which STS token volume each container can read, if any.
+    let mounted: Vec<Option<&str>> = containers
+        .iter()
+        .map(|c| {
+            c.mounts
+                .iter()
+                .find_map(|(name, _)| token_volumes.get(name).copied())
+        })
+        .collect();
+    let any_mounted = mounted.iter().flatten().next().copied();
+    // The token each (init) container can read, by name: an ephemeral
+    // container's `targetContainerName` names one of those.
+    let targets: BTreeMap<&str, &str> = containers
+        .iter()
+        .zip(&mounted)
+        .filter(|(c, _)| c.who.kind != ContainerKind::Ephemeral)
+        .filter_map(|(c, m)| Some((&*c.who.name, (*m)?)))
+        .collect();
+    for (c, own) in containers.iter().zip(&mounted) {
+        let via_target = c.target.and_then(|t| targets.get(t).copied());
+        let via_shared = if shared_processes { any_mounted } else { None };
+        let token = own.or(via_target).or(via_shared);
+        let path = FieldPath::root(spec_path);
+        judge_container(
+            c,
+            &path,
+            token,
+            windows,
+            settings,
+            &config_volumes,
+            &mut usage,
+        )?;
     }
     usage.sts_tokens = tokens;
     Ok(usage)
 }
 
-/// Records the container's `AWS_ROLE_ARN` entries; says whether it sets
-/// `AWS_ROLE_ARN` explicitly (which overrides anything from `envFrom`).
-fn container_env(
-    container: &Value,
+fn read_container<'v>(
+    c: &'v Value,
     path: &FieldPath<'_>,
-    who: &dyn Fn() -> ContainerRef,
+    kind: ContainerKind,
+    index: usize,
+) -> Result<Container<'v>, String> {
+    let name = json::item_str(c, path, "name")?.unwrap_or_default();
+    let mut mounts = Vec::new();
+    if let Some(list) = json::array_at(c, &["volumeMounts"]).map_err(|e| path.within(e))? {
+        let mounts_path = path.field("volumeMounts");
+        for (j, m) in list.iter().enumerate() {
+            let at = mounts_path.index(j);
+            let name = json::item_str(m, &at, "name")?.unwrap_or_default();
+            let mount_path = json::item_str(m, &at, "mountPath")?.unwrap_or_default();
+            mounts.push((name, mount_path));
+        }
+    }
+    let target = json::item_str(c, path, "targetContainerName")?.filter(|t| !t.is_empty());
+    Ok(Container {
+        who: ContainerRef {
+            kind,
+            name: name.into(),
+        },
+        index,
+        value: c,
+        mounts,
+        target,
+    })
+}
+
+/// Records what one container says about roles. `token` is the STS token
+/// volume it can read, if any.
+fn judge_container(
+    c: &Container<'_>,
+    spec_path: &FieldPath<'_>,
+    token: Option<&str>,
+    windows: bool,
+    settings: &Settings,
+    config_volumes: &BTreeMap<&str, &'static str>,
+    usage: &mut PodUsage,
+) -> Result<(), String> {
+    let list_path = spec_path.field(c.who.kind.field());
+    let path = list_path.index(c.index);
+    let mut sets_role = false;
+    if let Some(env) = json::array_at(c.value, &["env"]).map_err(|e| path.within(e))? {
+        let env_path = path.field("env");
+        for (j, entry) in env.iter().enumerate() {
+            let entry_path = env_path.index(j);
+            let Some(name) = json::item_str(entry, &entry_path, "name")? else {
+                continue;
+            };
+            let is = |wanted: &str| name.eq_ignore_ascii_case(wanted);
+            let role_var = is(ENV_ROLE_ARN);
+            let java = JAVA_OPTIONS_ENV.iter().any(|v| is(v));
+            let config = AWS_CONFIG_FILE_ENV.iter().any(|v| is(v));
+            // Java options and config files matter only where a token is.
+            if !(role_var || (token.is_some() && (java || config))) {
+                continue;
+            }
+            // Windows environment names ignore case, so `aws_role_arn` counts;
+            // only the exact name overrides `envFrom` on Linux.
+            sets_role |= name == ENV_ROLE_ARN;
+            if let Some(from) =
+                json::object_at(entry, &["valueFrom"]).map_err(|e| entry_path.within(e))?
+            {
+                let source = from
+                    .keys()
+                    .next()
+                    .cloned()
+                    .unwrap_or_else(|| "valueFrom".to_owned());
+                usage.unverifiable.push(Unverifiable::ValueFrom {
+                    container: c.who.clone(),
+                    variable: name.to_owned(),
+                    from: source,
+                });
+                continue;
+            }
+            let value = json::str_at(entry, &["value"])
+                .map_err(|e| entry_path.within(e))?
+                .unwrap_or_default();
+            if role_var {
+                // An empty value is no role: the SDKs treat it as unset.
+                if !value.is_empty() {
+                    usage.env_roles.push(Role::new(
+                        value,
+                        settings,
+                        RoleSource::Env {
+                            container: c.who.clone(),
+                        },
+                    ));
+                }
+            } else if java {
+                java_options(value, name, c, settings, usage);
+            } else if let Some(volume) = config_file_volume(value, &c.mounts, config_volumes) {
+                usage.unverifiable.push(Unverifiable::ConfigFile {
+                    container: c.who.clone(),
+                    variable: name.to_owned(),
+                    path: value.to_owned(),
+                    volume: volume.to_owned(),
+                });
+            }
+        }
+    }
+    let env_from = env_from_sources(c.value, &path)?;
+    if let Some(volume) = token {
+        // On Windows an `envFrom` key `aws_role_arn` is the same variable as
+        // an explicit `AWS_ROLE_ARN`, and which one wins is not defined.
+        if windows || !sets_role {
+            for from in env_from {
+                usage.unverifiable.push(Unverifiable::EnvFrom {
+                    container: c.who.clone(),
+                    from,
+                    volume: volume.to_owned(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The `-Daws.roleArn` values in a JVM options variable, and options that
+/// read further options from a file.
+fn java_options(
+    value: &str,
+    variable: &str,
+    c: &Container<'_>,
     settings: &Settings,
     usage: &mut PodUsage,
-) -> Result<bool, String> {
-    let Some(env) = json::array_at(container, &["env"]).map_err(|e| path.within(e))? else {
-        return Ok(false);
-    };
-    let env_path = path.field("env");
-    let mut sets_role = false;
-    for (j, entry) in env.iter().enumerate() {
-        let entry_path = env_path.index(j);
-        let name = json::item_str(entry, &entry_path, "name")?;
-        // Windows environment names ignore case, so `aws_role_arn` counts.
-        if !name.is_some_and(|n| n.eq_ignore_ascii_case(ENV_ROLE_ARN)) {
+) {
+    let mut from_file = false;
+    for option in value.split_ascii_whitespace() {
+        let option = option.trim_matches(|ch| ch == '"' || ch == '\'');
+        from_file |= option.starts_with('@')
+            || option.starts_with("-XX:VMOptionsFile")
+            || option.starts_with("-XX:Flags");
+        let Some(rest) = option.strip_prefix(JAVA_ROLE_PROPERTY) else {
             continue;
-        }
-        sets_role |= name == Some(ENV_ROLE_ARN);
-        if let Some(from) =
-            json::object_at(entry, &["valueFrom"]).map_err(|e| entry_path.within(e))?
-        {
-            let source = from
-                .keys()
-                .next()
-                .cloned()
-                .unwrap_or_else(|| "valueFrom".to_owned());
-            usage.unverifiable.push(Unverifiable::ValueFrom {
-                container: who(),
-                from: source,
-            });
-            continue;
-        }
-        let value = json::str_at(entry, &["value"]).map_err(|e| entry_path.within(e))?;
-        // An empty value is no role: the SDKs treat it as unset.
-        if let Some(value) = value.filter(|v| !v.is_empty()) {
+        };
+        // `-Daws.roleArn` alone sets the property to "": no role.
+        let role = match rest.strip_prefix('=') {
+            Some(role) => role.trim_matches(|ch| ch == '"' || ch == '\''),
+            None if rest.is_empty() => "",
+            // Another property, such as `-Daws.roleArnX`.
+            None => continue,
+        };
+        if !role.is_empty() {
             usage.env_roles.push(Role::new(
-                value,
+                role,
                 settings,
-                RoleSource::Env { container: who() },
+                RoleSource::JavaOption {
+                    container: c.who.clone(),
+                    variable: variable.to_owned(),
+                },
             ));
         }
     }
-    Ok(sets_role)
+    if from_file {
+        usage.unverifiable.push(Unverifiable::JavaOptionsFile {
+            container: c.who.clone(),
+            variable: variable.to_owned(),
+        });
+    }
 }
 
-/// The first STS token volume the container mounts, if any.
-fn mounted_token<'v>(
-    container: &Value,
-    path: &FieldPath<'_>,
-    token_volumes: &BTreeSet<&'v str>,
-) -> Result<Option<&'v str>, String> {
-    let Some(mounts) = json::array_at(container, &["volumeMounts"]).map_err(|e| path.within(e))?
-    else {
-        return Ok(None);
+/// The tenant-written volume a config file path lies in, if any. A path
+/// that is not absolute cannot be placed, so any such mount counts.
+fn config_file_volume<'v>(
+    path: &str,
+    mounts: &[(&'v str, &'v str)],
+    config_volumes: &BTreeMap<&str, &'static str>,
+) -> Option<&'v str> {
+    let path = normalize(path);
+    mounts
+        .iter()
+        .filter(|(name, _)| config_volumes.contains_key(name))
+        .find(|(_, mount_path)| match &path {
+            Some(path) => {
+                let mount = normalize(mount_path).unwrap_or_default();
+                mount == "/"
+                    || path == &mount
+                    || path
+                        .strip_prefix(mount.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+            }
+            None => true,
+        })
+        .map(|(name, _)| *name)
+}
+
+/// An absolute path with `.`, `..` and repeated slashes resolved; `None`
+/// for a relative path (or `~`), which depends on the working directory.
+fn normalize(path: &str) -> Option<String> {
+    if !path.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(format!("/{}", parts.join("/")))
+}
+
+/// Volumes whose files a tenant writes: ConfigMaps, Secrets, the downward
+/// API (annotations) and projected volumes with such sources.
+fn config_volumes<'v>(
+    spec: &'v Value,
+    root: &FieldPath<'_>,
+) -> Result<BTreeMap<&'v str, &'static str>, String> {
+    let mut found = BTreeMap::new();
+    let Some(volumes) = json::array_at(spec, &["volumes"]).map_err(|e| root.within(e))? else {
+        return Ok(found);
     };
-    let mounts_path = path.field("volumeMounts");
-    let mut found = None;
-    for (j, m) in mounts.iter().enumerate() {
-        let name = json::item_str(m, &mounts_path.index(j), "name")?;
-        if found.is_none() {
-            found = name.and_then(|n| token_volumes.get(n).copied());
+    let volumes_path = root.field("volumes");
+    for (i, volume) in volumes.iter().enumerate() {
+        let path = volumes_path.index(i);
+        let Some(name) = json::item_str(volume, &path, "name")? else {
+            continue;
+        };
+        let kind = ["configMap", "secret", "downwardAPI"]
+            .into_iter()
+            .find(|k| json::at(volume, &[k]).is_some());
+        let projected = json::array_at(volume, &["projected", "sources"])
+            .map_err(|e| path.within(e))?
+            .into_iter()
+            .flatten()
+            .any(|s| {
+                ["configMap", "secret", "downwardAPI"]
+                    .iter()
+                    .any(|k| json::at(s, &[k]).is_some())
+            });
+        if let Some(kind) = kind.or(projected.then_some("projected")) {
+            found.insert(name, kind);
         }
     }
     Ok(found)
 }
 
 /// `envFrom` entries that could define `AWS_ROLE_ARN`: any whose `prefix`
-/// is empty or a prefix of it.
+/// is empty or a strict prefix of it (keys are never empty, so the prefix
+/// `AWS_ROLE_ARN` itself cannot produce the name).
 fn env_from_sources(container: &Value, path: &FieldPath<'_>) -> Result<Vec<String>, String> {
     let Some(sources) = json::array_at(container, &["envFrom"]).map_err(|e| path.within(e))? else {
         return Ok(Vec::new());
@@ -169,7 +410,7 @@ fn env_from_sources(container: &Value, path: &FieldPath<'_>) -> Result<Vec<Strin
         let entry_path = sources_path.index(j);
         let prefix = json::item_str(source, &entry_path, "prefix")?;
         let prefix = prefix.unwrap_or("").to_ascii_uppercase();
-        if !ENV_ROLE_ARN.starts_with(&prefix) {
+        if prefix.len() >= ENV_ROLE_ARN.len() || !ENV_ROLE_ARN.starts_with(&prefix) {
             continue;
         }
         let describe = |kind: &str, field: &str| -> Result<Option<String>, String> {
@@ -272,6 +513,7 @@ mod tests {
                     kind: ContainerKind::Regular,
                     name: "a".into()
                 },
+                variable: "AWS_ROLE_ARN".into(),
                 from: "secretKeyRef".into()
             }]
         );
@@ -371,5 +613,134 @@ mod tests {
             err,
             "spec.volumes[0].projected.sources must be a list, not a string"
         );
+    }
+
+    fn with_token(mut spec: Value) -> Value {
+        spec["volumes"] = json!([token_volume("tok", "sts.amazonaws.com")]);
+        spec
+    }
+
+    fn kinds(u: &PodUsage) -> Vec<String> {
+        u.unverifiable
+            .iter()
+            .map(|v| format!("{:?}", std::mem::discriminant(v)))
+            .collect()
+    }
+
+    #[test]
+    fn java_role_property_is_a_role_only_where_a_token_is() {
+        let opts = "-Xmx1g -Daws.roleArn=arn:aws:iam::1:role/a '-Daws.roleArn=arn:aws:iam::111122223333:role/b' -Daws.roleArnX=y -Daws.roleArn";
+        let spec = |mount: bool| {
+            let mut c = json!({"name": "a", "env": [{"name": "java_tool_options", "value": opts}]});
+            if mount {
+                c["volumeMounts"] = json!([{"name": "tok", "mountPath": "/t"}]);
+            }
+            with_token(json!({"containers": [c]}))
+        };
+        let u = usage(spec(true));
+        let values: Vec<&str> = u.env_roles.iter().map(|r| r.value.as_str()).collect();
+        assert_eq!(
+            values,
+            ["arn:aws:iam::1:role/a", "arn:aws:iam::111122223333:role/b"]
+        );
+        assert_eq!(
+            u.env_roles[0].source.to_string(),
+            "-Daws.roleArn in env java_tool_options of container \"a\""
+        );
+        assert!(usage(spec(false)).env_roles.is_empty(), "no token, no role");
+    }
+
+    #[test]
+    fn java_options_from_files_and_sources_are_unverifiable() {
+        for env in [
+            json!({"name": "JDK_JAVA_OPTIONS", "value": "@/etc/jvm/args"}),
+            json!({"name": "_JAVA_OPTIONS", "value": "-XX:Flags=/x"}),
+            json!({"name": "JAVA_TOOL_OPTIONS", "valueFrom": {"configMapKeyRef": {"name": "j", "key": "k"}}}),
+            json!({"name": "AWS_CONFIG_FILE", "valueFrom": {"secretKeyRef": {"name": "j", "key": "k"}}}),
+        ] {
+            let spec = with_token(json!({"containers": [{"name": "a", "env": [env],
+                "volumeMounts": [{"name": "tok", "mountPath": "/t"}]}]}));
+            assert_eq!(usage(spec).unverifiable.len(), 1, "{env}");
+        }
+    }
+
+    #[test]
+    fn config_files_count_inside_tenant_written_volumes_only() {
+        let case = |path: &str, volume: Value| {
+            let mut spec = json!({"containers": [{"name": "a",
+                "env": [{"name": "AWS_CONFIG_FILE", "value": path}],
+                "volumeMounts": [{"name": "tok", "mountPath": "/t"}, {"name": "cfg", "mountPath": "/etc/aws/"}]}]});
+            let kind = volume.as_str().unwrap();
+            let body = match kind {
+                "projected" => json!({"sources": [{"configMap": {"name": "c"}}]}),
+                "emptyDir" => json!({}),
+                _ => json!({"name": "c"}),
+            };
+            spec["volumes"] = json!([token_volume("tok", "sts.amazonaws.com"),
+                                     {"name": "cfg", kind: body}]);
+            usage(spec).unverifiable.len()
+        };
+        for kind in ["configMap", "secret", "downwardAPI", "projected"] {
+            assert_eq!(case("/etc/aws/config", json!(kind)), 1, "{kind}");
+        }
+        assert_eq!(case("/etc/./x/../aws//config", json!("secret")), 1);
+        assert_eq!(
+            case("relative/config", json!("secret")),
+            1,
+            "cannot be placed"
+        );
+        assert_eq!(case("/etc/awsx/config", json!("secret")), 0);
+        assert_eq!(case("/etc/aws/config", json!("emptyDir")), 0);
+    }
+
+    #[test]
+    fn token_access_through_shared_processes_and_debug_targets() {
+        let secret_env = json!([{"secretRef": {"name": "s"}}]);
+        let mounted = json!([{"name": "tok", "mountPath": "/t"}]);
+        let spec = |shared: bool, target: Option<&str>| {
+            let mut debug = json!({"name": "debug", "envFrom": secret_env});
+            if let Some(t) = target {
+                debug["targetContainerName"] = json!(t);
+            }
+            with_token(json!({"shareProcessNamespace": shared,
+                "containers": [{"name": "app", "volumeMounts": mounted,
+                                "env": [{"name": "AWS_ROLE_ARN", "value": ROLE}]},
+                               {"name": "plain"}],
+                "ephemeralContainers": [debug]}))
+        };
+        assert!(usage(spec(false, None)).unverifiable.is_empty());
+        assert!(usage(spec(false, Some("plain"))).unverifiable.is_empty());
+        assert_eq!(kinds(&usage(spec(false, Some("app")))).len(), 1);
+        assert_eq!(kinds(&usage(spec(true, None))).len(), 1);
+    }
+
+    #[test]
+    fn windows_env_from_competes_with_an_explicit_role() {
+        let spec = |os: Value| {
+            with_token(json!({"os": os, "containers": [{"name": "a",
+                "env": [{"name": "AWS_ROLE_ARN", "value": ROLE}],
+                "envFrom": [{"secretRef": {"name": "s"}}],
+                "volumeMounts": [{"name": "tok", "mountPath": "/t"}]}]}))
+        };
+        assert!(
+            usage(spec(json!({"name": "linux"})))
+                .unverifiable
+                .is_empty()
+        );
+        assert_eq!(
+            usage(spec(json!({"name": "windows"}))).unverifiable.len(),
+            1
+        );
+    }
+
+    #[test]
+    fn env_from_prefix_equal_to_the_variable_cannot_set_it() {
+        let spec = with_token(json!({"containers": [{"name": "a",
+            "envFrom": [{"prefix": "AWS_ROLE_ARN", "secretRef": {"name": "s"}},
+                        {"prefix": "AWS_ROLE_AR", "secretRef": {"name": "t"}}],
+            "volumeMounts": [{"name": "tok", "mountPath": "/t"}]}]}));
+        let u = usage(spec);
+        assert_eq!(u.unverifiable.len(), 1);
+        assert!(format!("{:?}", u.unverifiable[0]).contains("Secret \\\"t\\\""));
     }
 }

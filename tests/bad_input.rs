@@ -148,6 +148,15 @@ fn every_bad_request_gets_a_clear_answer() {
                 "{case}: expected {verdict} with {fragment:?}, got {p}"
             ));
         }
+        // Bounded whatever the input: what the API server keeps.
+        let message_len = answer.message.as_ref().map_or(0, String::len);
+        let warnings = answer.warnings.clone().unwrap_or_default();
+        if message_len > 4096 || warnings.len() > 5 || warnings.iter().any(|w| w.len() > 255) {
+            failures.push(format!(
+                "{case}: unbounded answer: message of {message_len} bytes, warnings {:?}",
+                warnings.iter().map(String::len).collect::<Vec<_>>()
+            ));
+        }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -1,5 +1,8 @@
 //! The bypass catalogue: every request in `test_data/bypass/` is a known
 //! route around `allowedRoles`, and every one must be rejected with 403.
+//! Every request in `test_data/bypass/admitted/` is the legitimate variant
+//! next to a route, and must be admitted. A case runs under the catalogue's
+//! `settings.yml`, or its own `<case>.settings.yml`.
 //! Host lookups are answered from the case's replay session, in order and
 //! matched exactly, as kwctl replays them.
 
@@ -42,7 +45,15 @@ fn dir() -> PathBuf {
 }
 
 fn cases() -> Vec<PathBuf> {
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(dir())
+    cases_in(&dir())
+}
+
+fn admitted_cases() -> Vec<PathBuf> {
+    cases_in(&dir().join("admitted"))
+}
+
+fn cases_in(dir: &Path) -> Vec<PathBuf> {
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("test_data/bypass exists")
         .map(|e| e.expect("readable entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
@@ -100,20 +111,50 @@ fn catalogue_settings() -> Value {
     serde_yaml::from_str(&std::fs::read_to_string(dir().join("settings.yml")).unwrap()).unwrap()
 }
 
+/// The settings a case runs under.
+fn settings_for(case: &Path) -> Value {
+    match std::fs::read_to_string(case.with_extension("settings.yml")) {
+        Ok(text) => serde_yaml::from_str(&text).unwrap(),
+        Err(_) => catalogue_settings(),
+    }
+}
+
 #[test]
 fn every_bypass_route_is_rejected() {
     let cases = cases();
-    assert!(cases.len() >= 30, "the catalogue shrank to {}", cases.len());
-    let settings = catalogue_settings();
+    assert!(cases.len() >= 47, "the catalogue shrank to {}", cases.len());
+    let index = std::fs::read_to_string(dir().join("catalogue.tsv")).unwrap();
+    let expected: std::collections::BTreeMap<&str, &str> = index
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut cols = l.split('\t');
+            Some((cols.next()?, cols.nth(1)?))
+        })
+        .collect();
     let mut failures = Vec::new();
     for case in &cases {
-        let (outcome, left) = evaluate(case, &settings);
+        let (outcome, left) = evaluate(case, &settings_for(case));
         let name = case.file_name().unwrap().to_string_lossy().to_string();
+        let stem = case.file_stem().unwrap().to_string_lossy().to_string();
         match &outcome.verdict {
             Verdict::Reject { code: 403, message } if left == 0 => {
+                let fragment = expected.get(stem.as_str()).copied().unwrap_or("(no row)");
                 assert!(
-                    message.contains("namespace \""),
+                    message.contains(fragment),
+                    "{name}: the message does not name the rule {fragment:?}: {message}"
+                );
+                let review: Value =
+                    serde_json::from_str(&std::fs::read_to_string(case).unwrap()).unwrap();
+                let namespace = review["request"]["namespace"].as_str().unwrap();
+                assert!(
+                    message.contains(&format!("namespace \"{namespace}\"")),
                     "{name}: message names no namespace: {message}"
+                );
+                assert!(
+                    message.len() <= 4096,
+                    "{name}: message of {} bytes",
+                    message.len()
                 );
             }
             other => failures.push(format!("{name}: {other:?} (unused exchanges: {left})")),
@@ -126,21 +167,50 @@ fn every_bypass_route_is_rejected() {
     );
 }
 
-/// Every case is listed, with its route, in the catalogue index.
+#[test]
+fn every_legitimate_variant_is_admitted() {
+    let cases = admitted_cases();
+    assert!(
+        cases.len() >= 10,
+        "the admitted list shrank to {}",
+        cases.len()
+    );
+    let mut failures = Vec::new();
+    for case in &cases {
+        let (outcome, left) = evaluate(case, &settings_for(case));
+        let name = case.file_name().unwrap().to_string_lossy().to_string();
+        let admitted = matches!(outcome.verdict, Verdict::Accept | Verdict::Mutate(_));
+        if !admitted || left != 0 || !outcome.warnings.is_empty() {
+            failures.push(format!("{name}: {outcome:?} (unused exchanges: {left})"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "legitimate variants not admitted:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// Every case is listed, with its route, in its index.
 #[test]
 fn catalogue_index_lists_every_case() {
-    let index = std::fs::read_to_string(dir().join("catalogue.tsv")).unwrap();
-    let mut listed: Vec<&str> = index
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.split('\t').next())
-        .collect();
-    listed.sort();
-    let files: Vec<String> = cases()
-        .iter()
-        .map(|p| p.file_stem().unwrap().to_string_lossy().to_string())
-        .collect();
-    assert_eq!(listed, files);
+    for (index, cases) in [
+        ("catalogue.tsv", cases()),
+        ("admitted.tsv", admitted_cases()),
+    ] {
+        let index = std::fs::read_to_string(dir().join(index)).unwrap();
+        let mut listed: Vec<&str> = index
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split('\t').next())
+            .collect();
+        listed.sort();
+        let files: Vec<String> = cases
+            .iter()
+            .map(|p| p.file_stem().unwrap().to_string_lossy().to_string())
+            .collect();
+        assert_eq!(listed, files);
+    }
 }
 
 /// The same requests under a wide-open allow-list are admitted: what the
@@ -148,9 +218,18 @@ fn catalogue_index_lists_every_case() {
 /// unverifiable by nature stay rejected.)
 #[test]
 fn without_the_restriction_the_same_requests_pass() {
-    let open = serde_json::json!({"allowedRoles": {"*": ["arn:*:iam::*:role/*"]},
-                                  "stsAudiences": ["vault-sts.example.com"]});
     let unverifiable = [
+        "ephemeral-patch-hides-volumes",
+        "ephemeral-target-reads-token-envfrom",
+        "share-process-namespace-envfrom",
+        "inject-false-",
+        "jdk-java-options-valuefrom",
+        "java-options-argfile",
+        "aws-config-file-in-configmap",
+        "aws-credentials-file-in-secret",
+        "windows-envfrom",
+        // The audience, not a role, is what a TokenRequest is judged by.
+        "token-request-",
         "env-valuefrom",
         "envfrom-",
         "ephemeral-container-envfrom",
@@ -163,6 +242,9 @@ fn without_the_restriction_the_same_requests_pass() {
     ];
     for case in cases() {
         let name = case.file_name().unwrap().to_string_lossy().to_string();
+        let mut open = settings_for(&case);
+        open["allowedRoles"] = serde_json::json!({"*": ["arn:*:iam::*:role/*"]});
+        open["stsAudiences"] = serde_json::json!(["vault-sts.example.com"]);
         let (outcome, _) = evaluate(&case, &open);
         let rejected = matches!(outcome.verdict, Verdict::Reject { .. });
         let expect_rejected = unverifiable.iter().any(|u| name.starts_with(u));

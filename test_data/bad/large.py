@@ -10,18 +10,20 @@ import sys
 SETTINGS = {"allowedRoles": {"team-a": ["arn:aws:iam::111122223333:role/s3-*"]}, "awsDefaultRegion": "eu-west-1"}
 
 
-def payload(pod, uid):
+def payload(pod, uid, settings=SETTINGS, operation="CREATE", old=None, sub=None):
     return {
         "request": {
             "uid": uid,
             "kind": {"group": "", "version": "v1", "kind": "Pod"},
             "resource": {"group": "", "version": "v1", "resource": "pods"},
             "namespace": "team-a",
-            "operation": "CREATE",
+            "operation": operation,
             "userInfo": {"username": "tenant-a"},
             "object": pod,
+            **({"oldObject": old} if old else {}),
+            **({"subResource": sub} if sub else {}),
         },
-        "settings": SETTINGS,
+        "settings": settings,
     }
 
 
@@ -50,5 +52,43 @@ def main(out):
         json.dump(payload(pod("wide", containers), "bad-containers-1000x1000"), f)
 
 
+def violations(out):
+    """Requests with many violations (issue: one request trapped the
+    module): the answer must stay bounded whatever the input."""
+    mib = 1 << 20
+    secret = {"name": "AWS_ROLE_ARN", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}
+    # A 1 MiB name (not validated yet in mutating admission) and 2,000
+    # identical valueFrom entries: 1.2 MB.
+    p = pod("n" * mib, [{"name": "app", "image": "app:1", "env": [secret] * 2000}])
+    write(out, "huge-name-2000-valuefrom", payload(p, "bad-huge-name-2000-valuefrom"))
+    # The same in warn mode, with a 64 KiB name and 5,000 entries.
+    warn = dict(SETTINGS, enforcement="warn")
+    p = pod("w" * (64 << 10), [{"name": "app", "image": "app:1", "env": [secret] * 5000}])
+    write(out, "warn-64kib-name-5000-valuefrom", payload(p, "bad-warn-5000", settings=warn))
+    # Valid fields only: a 253-character name and 90,000 distinct envFrom
+    # Secrets next to the injected token (3 MB, about the API server's limit).
+    env_from = [{"secretRef": {"name": f"s{i}"}} for i in range(90000)]
+    p = pod("v" * 253, [{"name": "app", "image": "app:1", "envFrom": env_from,
+                         "env": [{"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": "/t/token"}]}])
+    write(out, "envfrom-90000-distinct", payload(p, "bad-envfrom-90000"))
+    # The same in warn mode: a few short warnings.
+    write(out, "warn-envfrom-90000-distinct", payload(p, "bad-warn-envfrom-90000", settings=warn))
+    # kubectl debug on a Pod of 1 MB: both objects, 11,000 distinct new
+    # valueFrom entries in the ephemeral container (3 MB in all).
+    distinct = [{"name": "AWS_ROLE_ARN", "valueFrom": {"secretKeyRef": {"name": f"s{i}", "key": "k"}}}
+                for i in range(11000)]
+    old = pod("debugged", [{"name": "app", "image": "app:1", "env": distinct}])
+    new = json.loads(json.dumps(old))
+    new["spec"]["ephemeralContainers"] = [{"name": "debugger", "image": "busybox", "env": distinct}]
+    write(out, "update-3mb-ephemeral-valuefrom", payload(new, "bad-update-3mb", operation="UPDATE",
+                                                         old=old, sub="ephemeralcontainers"))
+
+
+def write(out, name, doc):
+    with open(f"{out}/{name}.payload.json", "w") as f:
+        json.dump(doc, f)
+
+
 if __name__ == "__main__":
     main(sys.argv[1])
+    violations(sys.argv[1])
