@@ -46,36 +46,252 @@ fn assert_settings_valid(what: &str, settings: &Value) {
     );
 }
 
+/// The three ClusterAdmissionPolicies the examples ship.
+const CLUSTER_POLICIES: [&str; 3] = [
+    "examples/inject-policy.yaml",
+    "examples/enforce-policy.yaml",
+    "examples/token-request-policy.yaml",
+];
+
+/// Parsed as kwctl parses a policy manifest (`kwctl run policy.yaml`): the
+/// SDK's CRD types, which refuse unknown spec fields.
+fn assert_kwctl_accepts_cluster_policy(path: &str) {
+    use kubewarden_policy_sdk::crd::policies::ClusterAdmissionPolicy;
+    let parsed: Result<ClusterAdmissionPolicy, _> = serde_yaml::from_str(&read(path));
+    if let Err(e) = parsed {
+        panic!("{path}: kwctl would refuse it: {e}");
+    }
+}
+
+fn rules_of(spec: &Value) -> Vec<Value> {
+    spec["rules"].as_sequence().cloned().unwrap_or_default()
+}
+
 #[test]
-fn cluster_admission_policy_agrees_with_metadata() {
-    let policy = yaml("examples/cluster-admission-policy.yaml");
+fn cluster_policies_agree_with_metadata() {
     let m = metadata();
-    assert_eq!(policy["apiVersion"], "policies.kubewarden.io/v1");
-    assert_eq!(policy["kind"], "ClusterAdmissionPolicy");
-    let spec = &policy["spec"];
-    assert_eq!(spec["rules"], m["rules"], "rules differ from metadata.yml");
-    assert_eq!(spec["contextAwareResources"], m["contextAwareResources"]);
-    assert_eq!(spec["mutating"], m["mutating"]);
-    assert_eq!(spec["backgroundAudit"], m["backgroundAudit"]);
-    assert_eq!(spec["failurePolicy"], "Fail");
-    let excluded = &spec["namespaceSelector"]["matchExpressions"][0];
-    assert_eq!(excluded["operator"], "NotIn");
-    assert!(
-        excluded["values"]
-            .as_sequence()
-            .unwrap()
-            .contains(&Value::from("kube-system"))
-    );
-    let module = spec["module"].as_str().unwrap();
+    let declared = rules_of(&m);
+    let mut shipped = Vec::new();
+    for path in CLUSTER_POLICIES {
+        assert_kwctl_accepts_cluster_policy(path);
+        let policy = yaml(path);
+        assert_eq!(policy["apiVersion"], "policies.kubewarden.io/v1", "{path}");
+        assert_eq!(policy["kind"], "ClusterAdmissionPolicy", "{path}");
+        let spec = &policy["spec"];
+        assert_eq!(spec["failurePolicy"], "Fail", "{path}");
+        for rule in rules_of(spec) {
+            assert!(
+                declared.iter().any(|d| covers(d, &rule)),
+                "{path}: rule {rule:?} not in metadata.yml"
+            );
+            shipped.push(rule);
+        }
+        if let Some(resources) = spec["contextAwareResources"].as_sequence() {
+            assert_eq!(
+                resources,
+                m["contextAwareResources"].as_sequence().unwrap(),
+                "{path}"
+            );
+        }
+        let module = spec["module"].as_str().unwrap();
+        assert_eq!(
+            module,
+            format!(
+                "registry://{}:v{}",
+                annotation("io.kubewarden.policy.ociUrl"),
+                env!("CARGO_PKG_VERSION")
+            )
+        );
+        assert_settings_valid(path, &spec["settings"]);
+    }
+    for rule in &declared {
+        assert!(
+            shipped.iter().any(|s| covers(s, rule)),
+            "no example policy has the rule {rule:?}"
+        );
+    }
+}
+
+/// `outer` matches everything `inner` does.
+fn covers(outer: &Value, inner: &Value) -> bool {
+    let list = |v: &Value, key: &str| v[key].as_sequence().cloned().unwrap_or_default();
+    ["apiGroups", "apiVersions", "resources"]
+        .iter()
+        .all(|k| list(outer, k) == list(inner, k))
+        && list(inner, "operations")
+            .iter()
+            .all(|op| list(outer, "operations").contains(op))
+}
+
+#[test]
+fn injection_mutates_and_enforcement_never_does() {
+    let inject = yaml("examples/inject-policy.yaml");
+    let enforce = yaml("examples/enforce-policy.yaml");
+    let tokens = yaml("examples/token-request-policy.yaml");
+    assert_eq!(inject["spec"]["mutating"], true);
+    assert!(inject["spec"]["settings"].get("allowedRoles").is_none());
+    for validating in [&enforce, &tokens] {
+        assert_eq!(validating["spec"]["mutating"], false);
+        assert_eq!(validating["spec"]["settings"]["inject"], false);
+        assert!(validating["spec"]["settings"]["allowedRoles"].is_mapping());
+    }
+    // irsa-enforce plans irsa-inject's injection: the same identity.
+    for key in [
+        "annotationPrefix",
+        "tokenAudience",
+        "composeRoleArn",
+        "serviceAccountMappings",
+        "podIdentity",
+    ] {
+        assert_eq!(
+            inject["spec"]["settings"].get(key),
+            enforce["spec"]["settings"].get(key),
+            "irsa-inject and irsa-enforce disagree on {key}"
+        );
+    }
     assert_eq!(
-        module,
-        format!(
-            "registry://{}:v{}",
-            annotation("io.kubewarden.policy.ociUrl"),
-            env!("CARGO_PKG_VERSION")
+        rules_of(&inject["spec"]),
+        [serde_yaml::from_str::<Value>(
+            r#"{apiGroups: [""], apiVersions: ["v1"], resources: ["pods"], operations: ["CREATE"]}"#
         )
+        .unwrap()]
     );
-    assert_settings_valid("ClusterAdmissionPolicy", &spec["settings"]);
+}
+
+/// The TokenRequest policy's matchConditions name every audience its
+/// settings guard, and only TokenRequests reach it.
+#[test]
+fn token_request_policy_filters_before_the_policy_server() {
+    let policy = yaml("examples/token-request-policy.yaml");
+    let spec = &policy["spec"];
+    assert_eq!(spec["backgroundAudit"], false);
+    let rules = rules_of(spec);
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0]["resources"][0], "serviceaccounts/token");
+    let conditions: String = spec["matchConditions"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|c| c["expression"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(conditions.contains("'system:nodes' in request.userInfo.groups"));
+    let settings = &spec["settings"];
+    let mut guarded = vec!["sts.amazonaws.com".to_owned()];
+    if settings.get("podIdentity").is_some() {
+        guarded.push(
+            settings["podIdentity"]["audience"]
+                .as_str()
+                .unwrap_or("pods.eks.amazonaws.com")
+                .to_owned(),
+        );
+    }
+    for a in settings["stsAudiences"].as_sequence().into_iter().flatten() {
+        guarded.push(a.as_str().unwrap().to_owned());
+    }
+    for audience in guarded {
+        assert!(
+            conditions.contains(&format!("'{audience}'")),
+            "matchConditions do not send audience {audience}"
+        );
+    }
+}
+
+/// Every place a selector is read from in a manifest, with its path.
+fn selectors(value: &Value, path: &str, found: &mut Vec<(String, Value)>) {
+    match value {
+        Value::Mapping(map) => {
+            for (k, v) in map {
+                let key = k.as_str().unwrap_or_default();
+                let here = format!("{path}.{key}");
+                if key == "objectSelector" || key == "namespaceSelector" {
+                    found.push((here.clone(), v.clone()));
+                }
+                selectors(v, &here, found);
+            }
+        }
+        Value::Sequence(items) => {
+            for (i, v) in items.iter().enumerate() {
+                selectors(v, &format!("{path}[{i}]"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The YAML code blocks of the README.
+fn readme_yaml_blocks() -> Vec<String> {
+    let readme = read("README.md");
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in readme.lines() {
+        match (&mut current, line.trim_start()) {
+            (None, l) if l.starts_with("```yaml") => current = Some(String::new()),
+            (Some(block), "```") => {
+                blocks.push(std::mem::take(block));
+                current = None;
+            }
+            (Some(block), _) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            _ => {}
+        }
+    }
+    blocks
+}
+
+/// A tenant sets labels on their own objects, so a label selector would
+/// let them switch the policy off. Only `kubernetes.io/metadata.name`,
+/// which the API server alone sets on a Namespace, may be selected on.
+#[test]
+fn no_shipped_manifest_selects_on_a_tenant_label() {
+    let mut sources: Vec<(String, String)> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+            .map(|p| {
+                (
+                    p.display().to_string(),
+                    std::fs::read_to_string(&p).unwrap(),
+                )
+            })
+            .collect();
+    for (i, block) in readme_yaml_blocks().into_iter().enumerate() {
+        sources.push((format!("README.md yaml block {i}"), block));
+    }
+    sources.push(("questions-ui.yml".into(), read("questions-ui.yml")));
+    assert!(sources.len() >= 6);
+    let mut checked = 0;
+    for (name, text) in &sources {
+        for doc in serde_yaml::Deserializer::from_str(text) {
+            let doc = Value::deserialize(doc).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let mut found = Vec::new();
+            selectors(&doc, "", &mut found);
+            for (path, selector) in found {
+                checked += 1;
+                assert!(
+                    !path.ends_with("objectSelector"),
+                    "{name}: {path} selects on object labels"
+                );
+                assert!(
+                    selector.get("matchLabels").is_none(),
+                    "{name}: {path}.matchLabels"
+                );
+                for expr in selector["matchExpressions"]
+                    .as_sequence()
+                    .into_iter()
+                    .flatten()
+                {
+                    assert_eq!(
+                        expr["key"], "kubernetes.io/metadata.name",
+                        "{name}: {path} selects on a label tenants may set"
+                    );
+                }
+            }
+        }
+    }
+    assert!(checked >= 3, "no selector was checked");
 }
 
 #[test]
@@ -84,8 +300,12 @@ fn admission_policy_agrees_with_metadata() {
     let spec = &policy["spec"];
     assert_eq!(policy["kind"], "AdmissionPolicy");
     assert!(policy["metadata"]["namespace"].is_string());
-    assert_eq!(spec["rules"], metadata()["rules"]);
-    assert_eq!(spec["mutating"], metadata()["mutating"]);
+    assert_eq!(spec["mutating"], false);
+    assert_eq!(spec["settings"]["inject"], false);
+    use kubewarden_policy_sdk::crd::policies::AdmissionPolicy;
+    let parsed: Result<AdmissionPolicy, _> =
+        serde_yaml::from_str(&read("examples/admission-policy.yaml"));
+    assert!(parsed.is_ok(), "kwctl would refuse it: {:?}", parsed.err());
     // Namespaced policies get no context-aware access in Kubewarden.
     assert!(spec.get("contextAwareResources").is_none());
     assert_eq!(spec["settings"]["serviceAccountLookupFailure"], "accept");
