@@ -9,11 +9,38 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::arn::{self, RoleArn};
 use crate::constants::ENV_ROLE_ARN;
-use crate::glob::Glob;
+use serde::Deserializer;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+
+use crate::glob::{self, Glob, NAMESPACE_PLACEHOLDER};
 use crate::identity::{ContainerRef, Role, RoleSource};
 use crate::names::{self, Shown};
 use crate::settings::PatternList;
 use crate::usage::{PodUsage, StsToken, Unverifiable};
+
+/// [`RolePattern::matches`] of a pattern as written, without compiling it:
+/// `arn:<partition>:iam::<account>:role/<path-and-name>`, each part a glob.
+/// Anything else matches nothing.
+pub fn pattern_matches(pattern: &str, role: &RoleArn, namespace: &str) -> bool {
+    let mut parts = pattern.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return false;
+    };
+    // The resource holds no ':' in a valid pattern.
+    let Some(path_and_name) = resource.strip_prefix("role/").filter(|r| !r.contains(':')) else {
+        return false;
+    };
+    glob::matches(partition, role.partition(), None)
+        && glob::matches(account, role.account(), None)
+        && glob::matches(path_and_name, role.path_and_name(), Some(namespace))
+}
 
 /// A compiled role pattern: `arn:<partition>:iam::<account>:role/<path-and-name>`,
 /// each part a glob.
@@ -105,64 +132,94 @@ impl RolePattern {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Entry {
-    key: Glob,
-    patterns: Vec<RolePattern>,
-}
-
-/// The compiled `allowedRoles` map.
+/// The `allowedRoles` map, kept as the settings' JSON text. Every request
+/// runs on a fresh instance, so nothing compiled would be reused: a request
+/// reads only the keys that match its namespace, and matches their
+/// patterns as written. `validate_settings` checks every key and pattern
+/// ([`AllowedRoles::parse`]), so a request never meets a bad one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllowedRoles {
-    entries: Vec<Entry>,
+    json: String,
 }
 
 impl AllowedRoles {
-    /// Compiles the settings map; errors name the key and the pattern.
+    /// Checks every key and pattern of the settings map; errors name the
+    /// key and the pattern.
     pub fn parse(map: &BTreeMap<String, PatternList>) -> Result<AllowedRoles, Vec<String>> {
         let mut errors = Vec::new();
-        let mut entries = Vec::new();
         for (key, patterns) in map {
             let field = format!("allowedRoles[{key:?}]");
-            let glob = match check_namespace_key(key).and_then(|()| Glob::compile(key, false)) {
-                Ok(g) => g,
-                Err(e) => {
-                    errors.push(format!("{field}: namespace key {e}"));
-                    continue;
-                }
-            };
-            let mut compiled = Vec::new();
+            if let Err(e) = check_namespace_key(key).and_then(|()| Glob::compile(key, false)) {
+                errors.push(format!("{field}: namespace key {e}"));
+                continue;
+            }
             for (i, p) in patterns.0.iter().enumerate() {
-                match RolePattern::parse(p) {
-                    Ok(rp) => compiled.push(rp),
-                    Err(e) => errors.push(format!("{field}[{i}]: {e}")),
+                if let Err(e) = RolePattern::parse(p) {
+                    errors.push(format!("{field}[{i}]: {e}"));
                 }
             }
-            entries.push(Entry {
-                key: glob,
-                patterns: compiled,
-            });
         }
         if errors.is_empty() {
-            Ok(AllowedRoles { entries })
+            Ok(AllowedRoles::unchecked(
+                serde_json::to_string(map).unwrap_or_default(),
+            ))
         } else {
             Err(errors)
         }
     }
 
-    /// What `namespace` may use: the union of every matching key's patterns.
-    /// Built once per evaluation.
-    pub fn for_namespace<'a>(&'a self, namespace: &'a str) -> NamespaceAllowance<'a> {
-        let patterns = self
-            .entries
-            .iter()
-            .filter(|e| e.key.matches(namespace, ""))
-            .flat_map(|e| e.patterns.iter())
-            .collect();
+    /// The map as JSON text that `validate_settings` accepted.
+    pub fn unchecked(json: String) -> AllowedRoles {
+        AllowedRoles { json }
+    }
+
+    /// What `namespace` may use: the union of every matching key's patterns,
+    /// in key order. A document that cannot be read allows nothing.
+    pub fn for_namespace<'a>(&self, namespace: &'a str) -> NamespaceAllowance<'a> {
+        let mut deserializer = serde_json::Deserializer::from_str(&self.json);
+        let matching = MatchingKeys { namespace }
+            .deserialize(&mut deserializer)
+            .unwrap_or_default();
         NamespaceAllowance {
             namespace,
-            patterns,
+            patterns: matching.into_values().flat_map(|p| p.0).collect(),
         }
+    }
+}
+
+/// Reads the `allowedRoles` map, keeping only the keys that match a
+/// namespace (the last of duplicates, as a map would) and skipping the
+/// rest unread.
+struct MatchingKeys<'n> {
+    namespace: &'n str,
+}
+
+impl<'de> DeserializeSeed<'de> for MatchingKeys<'_> {
+    type Value = BTreeMap<String, PatternList>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MatchingKeys<'_> {
+    type Value = BTreeMap<String, PatternList>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a map of namespace keys to role patterns")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = BTreeMap::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if glob::matches(&key, self.namespace, None) {
+                found.insert(key, map.next_value::<PatternList>()?);
+            } else {
+                found.remove(&key);
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
     }
 }
 
@@ -181,18 +238,18 @@ fn check_namespace_key(key: &str) -> Result<(), String> {
     }
 }
 
-/// The patterns one namespace may use.
+/// The patterns one namespace may use, as written.
 #[derive(Debug, Clone)]
 pub struct NamespaceAllowance<'a> {
     namespace: &'a str,
-    patterns: Vec<&'a RolePattern>,
+    patterns: Vec<String>,
 }
 
 impl NamespaceAllowance<'_> {
     pub fn allows(&self, role: &RoleArn) -> bool {
         self.patterns
             .iter()
-            .any(|p| p.matches(role, self.namespace))
+            .any(|p| pattern_matches(p, role, self.namespace))
     }
 
     /// For messages: the patterns as they apply here, or that there are none.
@@ -207,7 +264,11 @@ impl NamespaceAllowance<'_> {
             .patterns
             .iter()
             .take(DESCRIBED_PATTERNS)
-            .map(|p| Shown(&p.render(self.namespace)).bare().to_string())
+            .map(|p| {
+                Shown(&p.replace(NAMESPACE_PLACEHOLDER, self.namespace))
+                    .bare()
+                    .to_string()
+            })
             .collect();
         if let Some(more) = self.patterns.len().checked_sub(DESCRIBED_PATTERNS)
             && more > 0
@@ -512,6 +573,75 @@ mod tests {
                 (denied, &RoleSource::Annotation { key: "k".into() }),
                 ("bad", &env("c")),
             ]
+        );
+    }
+
+    /// Requests match patterns as written; the compiled form is the
+    /// reference.
+    #[test]
+    fn matching_as_written_equals_the_compiled_pattern() {
+        let patterns = [
+            "arn:aws:iam::111122223333:role/payments-*",
+            "arn:aws:iam::*:role/reader",
+            "arn:aws*:iam::111122223333:role/r",
+            "arn:aws:iam::1111????3333:role/r",
+            "arn:aws:iam::111122223333:role/{namespace}/*",
+            "arn:aws:iam::111122223333:role/*",
+            "arn:*:iam::*:role/*",
+            "arn:aws:iam::111122223333:role/a?c",
+        ];
+        let roles = [
+            "arn:aws:iam::111122223333:role/payments-api",
+            "arn:aws:iam::999988887777:role/reader",
+            "arn:aws-us-gov:iam::111122223333:role/r",
+            "arn:aws:iam::111122224444:role/r",
+            "arn:aws:iam::111122223333:role/team-a/x",
+            "arn:aws:iam::111122223333:role/team-b/x",
+            "arn:aws-cn:iam::111122223333:role/abc",
+            "arn:aws:iam::111122223333:role/a/c",
+        ];
+        for p in patterns {
+            let compiled = RolePattern::parse(p).unwrap();
+            for r in roles {
+                let arn = role(r);
+                for ns in ["team-a", "team-b"] {
+                    assert_eq!(
+                        super::pattern_matches(p, &arn, ns),
+                        compiled.matches(&arn, ns),
+                        "{p} on {r} in {ns}"
+                    );
+                }
+            }
+        }
+        assert!(!super::pattern_matches("not-an-arn", &role(roles[0]), "x"));
+        assert!(!super::pattern_matches(
+            "arn:aws:iam::1:role/a:b",
+            &role(roles[0]),
+            "x"
+        ));
+    }
+
+    #[test]
+    fn a_request_reads_only_the_keys_of_its_namespace_last_duplicate_wins() {
+        let json = r#"{"team-b": ["arn:aws:iam::111122223333:role/b"],
+                       "team-*": "arn:aws:iam::111122223333:role/{namespace}/* arn:aws:iam::111122223333:role/x",
+                       "team-a": ["arn:aws:iam::111122223333:role/first"],
+                       "team-a": ["arn:aws:iam::111122223333:role/last"]}"#;
+        let allowed = AllowedRoles::unchecked(json.to_owned());
+        let ns = allowed.for_namespace("team-a");
+        assert_eq!(
+            ns.describe(),
+            "namespace \"team-a\" allows only arn:aws:iam::111122223333:role/team-a/*, \
+             arn:aws:iam::111122223333:role/x, arn:aws:iam::111122223333:role/last"
+        );
+        assert!(ns.allows(&role("arn:aws:iam::111122223333:role/last")));
+        assert!(!ns.allows(&role("arn:aws:iam::111122223333:role/first")));
+        assert!(!ns.allows(&role("arn:aws:iam::111122223333:role/b")));
+        let broken = AllowedRoles::unchecked("[1".to_owned());
+        assert!(
+            !broken
+                .for_namespace("team-a")
+                .allows(&role("arn:aws:iam::111122223333:role/x"))
         );
     }
 

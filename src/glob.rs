@@ -1,7 +1,9 @@
 //! Glob patterns with `*` (any run of characters) and `?` (one character),
 //! plus an optional `{namespace}` placeholder that matches the namespace
-//! being evaluated. Patterns are compiled once, when settings are parsed;
-//! the placeholder is matched in place, so nothing is rebuilt per request.
+//! being evaluated. [`Glob::compile`] checks a pattern (`validate_settings`);
+//! [`matches`] matches one as written, without compiling or allocating, as
+//! a request does: every request runs on a fresh instance, so nothing
+//! compiled would be reused.
 
 /// One compiled pattern token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,6 +151,61 @@ impl Glob {
     }
 }
 
+/// [`Glob::matches`] of `pattern` as written, compiled with placeholders
+/// when `namespace` is given. A pattern `compile` refuses matches as
+/// compiled up to its first brace, which `validate_settings` has refused.
+pub fn matches(pattern: &str, text: &str, namespace: Option<&str>) -> bool {
+    // Positions into `pattern` and `text`; the last star's resume point.
+    let (mut p, mut i) = (0usize, 0usize);
+    let mut backtrack: Option<(usize, usize)> = None;
+    loop {
+        let rest = pattern.get(p..).unwrap_or("");
+        let here = text.get(i..).unwrap_or("");
+        let step = match rest.chars().next() {
+            Some('*') => {
+                p += 1;
+                backtrack = Some((p, i));
+                continue;
+            }
+            Some('?') => here.chars().next().map(|c| (1, c.len_utf8())),
+            Some(_) => match namespace {
+                Some(ns) if rest.starts_with(NAMESPACE_PLACEHOLDER) => here
+                    .starts_with(ns)
+                    .then_some((NAMESPACE_PLACEHOLDER.len(), ns.len())),
+                _ => {
+                    // A run of literal text, up to the next token.
+                    let end = rest
+                        .find(|c| c == '*' || c == '?' || (namespace.is_some() && c == '{'))
+                        .filter(|&e| e > 0)
+                        .unwrap_or(rest.len());
+                    let literal = rest.get(..end).unwrap_or(rest);
+                    here.starts_with(literal)
+                        .then_some((literal.len(), literal.len()))
+                }
+            },
+            None if here.is_empty() => return true,
+            None => None,
+        };
+        match step {
+            Some((in_pattern, in_text)) => {
+                p += in_pattern;
+                i += in_text;
+            }
+            None => {
+                let Some((after_star, from)) = backtrack else {
+                    return false;
+                };
+                let Some(c) = text.get(from..).and_then(|r| r.chars().next()) else {
+                    return false;
+                };
+                backtrack = Some((after_star, from + c.len_utf8()));
+                p = after_star;
+                i = from + c.len_utf8();
+            }
+        }
+    }
+}
+
 fn flush(literal: &mut String, tokens: &mut Vec<Token>) {
     if !literal.is_empty() {
         tokens.push(Token::Literal(std::mem::take(literal)));
@@ -212,6 +269,53 @@ mod tests {
         let text = "a".repeat(2000);
         let pattern = format!("{}b", "*a".repeat(50));
         assert!(!m(&pattern, &text));
+    }
+
+    /// The matcher requests use agrees with the compiled reference on every
+    /// pattern `compile` accepts.
+    #[test]
+    fn matching_as_written_equals_matching_compiled() {
+        let alphabet = ["a", "b", "é", "*", "?", "-", "/", "{namespace}", "team-a"];
+        let texts = [
+            "",
+            "a",
+            "ab",
+            "aéb",
+            "team-a",
+            "role/team-a/x",
+            "b-a",
+            "aaab",
+            "a/b/c",
+            "team-ab",
+            "é",
+        ];
+        let mut patterns = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = patterns
+                .iter()
+                .flat_map(|p| alphabet.iter().map(move |a| format!("{p}{a}")))
+                .collect();
+            patterns.extend(longer);
+        }
+        patterns.sort();
+        patterns.dedup();
+        let mut checked = 0;
+        for pattern in &patterns {
+            for (allow, ns) in [(true, Some("team-a")), (false, None)] {
+                let Ok(glob) = Glob::compile(pattern, allow) else {
+                    continue;
+                };
+                for text in texts {
+                    assert_eq!(
+                        matches(pattern, text, ns),
+                        glob.matches(text, ns.unwrap_or("")),
+                        "{pattern:?} on {text:?} (placeholder {allow})"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 50_000, "{checked}");
     }
 
     #[test]

@@ -41,8 +41,6 @@ mod properties;
 use kubewarden_policy_sdk::host_capabilities::kubernetes::{GetResourceRequest, get_resource};
 use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use kubewarden_policy_sdk::wapc_guest::{self as guest, CallResult};
-use std::cell::RefCell;
-use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -61,8 +59,8 @@ pub extern "C" fn wapc_init() {
     );
 }
 
-/// The `validate` payload. The settings stay raw JSON: they are the same
-/// bytes on every request, so their parsed form is kept between requests.
+/// The `validate` payload. The settings stay raw JSON until parsed for the
+/// request (see [`settings::Check::Request`]).
 #[derive(Deserialize)]
 struct Payload<'a> {
     request: admission::Request,
@@ -97,7 +95,9 @@ fn evaluate_payload_with(
         Err(_) => return Outcome::reject(malformed_payload(payload), CODE_BAD_REQUEST),
     };
     let raw_settings = parsed.settings.map_or("null", RawValue::get);
-    match cached_settings(raw_settings.as_bytes()) {
+    // policy-server evaluates every request on a fresh instance, so the
+    // settings are read for each; they were validated when it loaded them.
+    match settings::parse_bytes_checking(raw_settings.as_bytes(), settings::Check::Request) {
         Ok(settings) => evaluate(parsed.request, &settings, get),
         Err(e) => Outcome::reject(format!("invalid policy {e}"), CODE_BAD_REQUEST),
     }
@@ -121,26 +121,6 @@ fn malformed_payload(payload: &[u8]) -> String {
         format!(" at {path}")
     };
     format!("malformed admission request{at}: {}", error.inner())
-}
-
-thread_local! {
-    /// The last settings document and its parsed form. A policy instance
-    /// serves one policy, so this is nearly always a hit.
-    static SETTINGS: RefCell<Option<(Vec<u8>, Rc<Settings>)>> = const { RefCell::new(None) };
-}
-
-/// Parsed settings for `raw`, built once and reused while `raw` is unchanged.
-fn cached_settings(raw: &[u8]) -> Result<Rc<Settings>, String> {
-    SETTINGS.with(|cache| {
-        if let Some((bytes, parsed)) = cache.borrow().as_ref()
-            && bytes.as_slice() == raw
-        {
-            return Ok(Rc::clone(parsed));
-        }
-        let parsed = Rc::new(settings::parse_bytes(raw)?);
-        *cache.borrow_mut() = Some((raw.to_vec(), Rc::clone(&parsed)));
-        Ok(parsed)
-    })
 }
 
 fn host_get_resource(request: &GetResourceRequest) -> Result<Value, String> {

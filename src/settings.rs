@@ -28,10 +28,33 @@ pub struct RawSettings {
     pub pod_identity: Option<RawPodIdentity>,
     pub service_account_lookup_failure: Option<LookupFailure>,
     pub inject: Option<bool>,
-    pub allowed_roles: Option<BTreeMap<String, PatternList>>,
+    pub allowed_roles: Option<AllowedRolesDocument>,
     pub enforcement: Option<Enforcement>,
     pub sts_audiences: Option<Vec<String>>,
     pub trusted_token_requesters: Option<RawTrustedRequesters>,
+}
+
+/// `allowedRoles` as written: a request reads only the keys that match its
+/// namespace (see [`AllowedRoles`]); `validate_settings` reads it whole.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct AllowedRolesDocument(pub Box<serde_json::value::RawValue>);
+
+impl PartialEq for AllowedRolesDocument {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+/// How much of the settings to check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// Everything, every pattern: `validate_settings`, when the policy is
+    /// loaded.
+    All,
+    /// What a request needs: the settings were validated when the policy
+    /// was loaded, so the patterns are read only for the namespace at hand.
+    Request,
 }
 
 /// Who may request STS-audience tokens (`serviceaccounts/token`) besides
@@ -272,6 +295,11 @@ pub fn parse(document: &serde_json::Value) -> Result<Settings, String> {
 /// Parses settings straight from bytes, so even a number JSON cannot hold
 /// (`1e400`) is reported with its field. Empty input means defaults.
 pub fn parse_bytes(document: &[u8]) -> Result<Settings, String> {
+    parse_bytes_checking(document, Check::All)
+}
+
+/// [`parse_bytes`], checking as much as `check` says.
+pub fn parse_bytes_checking(document: &[u8], check: Check) -> Result<Settings, String> {
     if document.iter().all(u8::is_ascii_whitespace) {
         return parse(&serde_json::Value::Null);
     }
@@ -288,8 +316,24 @@ pub fn parse_bytes(document: &[u8]) -> Result<Settings, String> {
     deserializer
         .end()
         .map_err(|e| format!("settings are not valid JSON: {e}"))?;
-    Settings::from_raw(raw.unwrap_or_default())
+    Settings::from_raw_checking(raw.unwrap_or_default(), check)
         .map_err(|errors| format!("settings: {}", errors.join("; ")))
+}
+
+/// Reads `allowedRoles` whole and checks every key and pattern.
+fn parse_allowed_roles(doc: &AllowedRolesDocument) -> Result<AllowedRoles, Vec<String>> {
+    let mut deserializer = serde_json::Deserializer::from_str(doc.0.get());
+    let map: BTreeMap<String, PatternList> = serde_path_to_error::deserialize(&mut deserializer)
+        .map_err(|e| {
+            let path = e.path().to_string();
+            let at = if path == "." || path == "?" {
+                String::new()
+            } else {
+                format!(".{path}")
+            };
+            vec![format!("allowedRoles{at}: {}", e.inner())]
+        })?;
+    AllowedRoles::parse(&map)
 }
 
 fn deserialize_error(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
@@ -304,6 +348,11 @@ fn deserialize_error(e: &serde_path_to_error::Error<serde_json::Error>) -> Strin
 impl Settings {
     /// Validates every field, collecting all problems as `field: reason`.
     pub fn from_raw(raw: RawSettings) -> Result<Settings, Vec<String>> {
+        Settings::from_raw_checking(raw, Check::All)
+    }
+
+    /// [`Settings::from_raw`], checking as much as `check` says.
+    pub fn from_raw_checking(raw: RawSettings, depth: Check) -> Result<Settings, Vec<String>> {
         let mut errors = Vec::new();
         let mut check = |field: &str, result: Result<(), String>| {
             if let Err(reason) = result {
@@ -477,13 +526,16 @@ impl Settings {
                 }
             }
         }
-        let allowed = match raw.allowed_roles.as_ref().map(AllowedRoles::parse) {
-            Some(Ok(allowed)) => Some(allowed),
-            Some(Err(problems)) => {
-                errors.extend(problems);
-                None
-            }
-            None => None,
+        let allowed = match (&raw.allowed_roles, depth) {
+            (None, _) => None,
+            (Some(doc), Check::Request) => Some(AllowedRoles::unchecked(doc.0.get().to_owned())),
+            (Some(doc), Check::All) => match parse_allowed_roles(doc) {
+                Ok(allowed) => Some(allowed),
+                Err(problems) => {
+                    errors.extend(problems);
+                    None
+                }
+            },
         };
         let restriction = allowed.map(|allowed| Restriction {
             allowed,
