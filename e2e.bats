@@ -161,6 +161,7 @@ print(json.dumps(doc))
 @test "Bad settings: refused before evaluation, naming the field and the reason" {
   run --separate-stderr "$KWCTL" run --allow-context-aware \
     --request-path test_data/pod_creation.json \
+    --replay-host-capabilities-interactions test_data/sessions/empty.yml \
     --settings-path test_data/settings/bad-expiration.yml "$POLICY"
   echo "output = ${output}"; echo "stderr = ${stderr}"
   [ "$status" -ne 0 ]
@@ -171,6 +172,7 @@ print(json.dumps(doc))
 @test "Bad settings: a misspelt key is named" {
   run --separate-stderr "$KWCTL" run --allow-context-aware \
     --request-path test_data/pod_creation.json \
+    --replay-host-capabilities-interactions test_data/sessions/empty.yml \
     --settings-json '{"tokenAudeince": "sts.amazonaws.com"}' "$POLICY"
   [ "$status" -ne 0 ]
   [[ "$stderr" == *'unknown field `tokenAudeince`'* ]]

@@ -64,17 +64,29 @@ def main(out):
     plain = write("settings-plain.json", {"awsDefaultRegion": "eu-west-1"})
     restricted = write("settings-restricted-50x10.json",
                        {"awsDefaultRegion": "eu-west-1", "allowedRoles": allowed_roles(50, 10)})
+    # The smallest restriction: one namespace, one pattern, which allows ROLE.
+    restricted_1x1 = write("settings-restricted-1x1.json",
+                           {"awsDefaultRegion": "eu-west-1", "allowedRoles": allowed_roles(1, 1)})
     deployment = {"apiVersion": "apps/v1", "kind": "Deployment",
                   "metadata": {"name": "web", "namespace": "team-a"},
                   "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
                            "template": {"metadata": {"labels": {"app": "web"}}, "spec": pod_spec(3)}}}
+    pod_1 = write("pod-1.json", request(pod(1)))
+    pod_3 = write("pod-3.json", request(pod(3)))
+    pod_100 = write("pod-100.json", request(pod(100)))
+    pod_1000 = write("pod-1000.json", request(pod(1000)))
+    # Each size with and without allowedRoles, to check both for regressions.
     cases = [
-        ("pod-1-container-no-role", write("pod-1.json", request(pod(1))), plain, no_role),
-        ("pod-3-containers-irsa", write("pod-3.json", request(pod(3))), plain, with_role),
+        ("pod-1-container-no-role", pod_1, plain, no_role),
+        ("pod-1-container-no-role-allowedRoles-50x10", pod_1, restricted, no_role),
+        ("pod-3-containers-irsa", pod_3, plain, with_role),
+        ("pod-3-containers-irsa-allowedRoles-1x1", pod_3, restricted_1x1, with_role),
         ("pod-3-containers-irsa-allowedRoles-50x10", write("pod-3r.json", request(pod(3))), restricted, with_role),
         ("deployment-allowedRoles-50x10", write("deployment.json", request(deployment, "Deployment", "apps", "deployments")), restricted, with_role),
-        ("pod-100-containers-irsa", write("pod-100.json", request(pod(100))), plain, with_role),
-        ("pod-1000-containers-irsa", write("pod-1000.json", request(pod(1000))), plain, with_role),
+        ("pod-100-containers-irsa", pod_100, plain, with_role),
+        ("pod-100-containers-irsa-allowedRoles-50x10", pod_100, restricted, with_role),
+        ("pod-1000-containers-irsa", pod_1000, plain, with_role),
+        ("pod-1000-containers-irsa-allowedRoles-50x10", pod_1000, restricted, with_role),
     ]
     write("cases.tsv", "".join(f"{n}\t{r}\t{s}\t{x}\n" for n, r, s, x in cases))
 

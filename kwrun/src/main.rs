@@ -45,7 +45,8 @@ enum Command {
     /// Generate files, as `kwctl scaffold`.
     #[command(subcommand)]
     Scaffold(Scaffold),
-    /// Measure evaluations, warm and cold, and peak memory; or compare with a
+    /// Measure evaluations as policy-server makes them (a fresh instance per
+    /// request) and on a reused instance, and peak memory; or compare with a
     /// floor policy over a table of cases.
     Bench(BenchArgs),
     /// Call one waPC operation with a raw payload and print the raw answer
@@ -90,12 +91,17 @@ struct BenchArgs {
     settings: SettingsArgs,
     #[command(flatten)]
     host: HostArgs,
-    /// Warm evaluations (one instance).
-    #[arg(long, default_value_t = 200)]
+    /// Evaluations per round and mode (policy-server mode and reused
+    /// instance), for each of the floor and the policy.
+    #[arg(long, default_value_t = 100)]
     iterations: usize,
-    /// Cold evaluations (a fresh instance each).
-    #[arg(long, default_value_t = 20)]
-    cold_iterations: usize,
+    /// Rounds; a reported median is the median of the rounds' medians.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+    /// Compile without policy-server's timeout protection (epoch
+    /// interruption, on by default in policy-server and here).
+    #[arg(long = "disable-timeout-protection")]
+    disable_timeout_protection: bool,
     /// Also find the peak linear memory of one evaluation.
     #[arg(long)]
     measure_memory: bool,
@@ -405,18 +411,19 @@ fn call(args: CallArgs) -> Result<()> {
 
 fn bench_command(args: BenchArgs) -> Result<()> {
     let policy_path = args.policy.clone();
+    let timeout = (!args.disable_timeout_protection).then_some(policy::POLICY_SERVER_TIMEOUT_TICKS);
     let subject = |path: &PathBuf,
                    request: &str,
                    settings: serde_json::Value,
                    replay: Option<&PathBuf>|
      -> Result<bench::Subject> {
-        let policy = Policy::load(path, true)?;
+        let policy = Policy::load_with_timeout(path, true, timeout)?;
         let flags = HostArgs {
             allow_context_aware: true,
             replay: replay.cloned(),
         };
         let host = host_for(&policy, &flags)?;
-        let request = evaluate::read_request(request)?;
+        let request = bench::read_request_text(request)?;
         bench::Subject::new(policy, host, &request, settings)
     };
     if let (Some(floor), Some(cases)) = (&args.floor, &args.cases) {
@@ -438,16 +445,17 @@ fn bench_command(args: BenchArgs) -> Result<()> {
             let floor_subject = subject(floor, request, settings.clone(), None)?;
             let policy_subject = subject(&policy_path, request, settings, session.as_ref())?;
             eprintln!("bench: {name}");
-            let [floor_stats, policy_stats] = bench::compare(
+            let [floor_modes, policy_modes] = bench::compare(
                 &floor_subject,
                 &policy_subject,
                 args.iterations,
-                args.cold_iterations,
-            )?;
+                args.rounds,
+            )
+            .with_context(|| format!("case {name}"))?;
             rows.push(bench::Row {
                 case: (*name).to_owned(),
-                floor: floor_stats,
-                policy: policy_stats,
+                floor: floor_modes,
+                policy: policy_modes,
             });
         }
         let table = bench::tsv(&rows);
@@ -462,13 +470,15 @@ fn bench_command(args: BenchArgs) -> Result<()> {
         .as_deref()
         .ok_or_else(|| anyhow!("bench needs --request-path, or --floor with --cases"))?;
     let settings = args.settings.read()?;
-    let policy = Policy::load(&policy_path, true)?;
+    let policy = Policy::load_with_timeout(&policy_path, true, timeout)?;
     let host = host_for(&policy, &args.host)?;
-    let request = evaluate::read_request(request)?;
+    let request = bench::read_request_text(request)?;
     let subject = bench::Subject::new(policy, host, &request, settings)?;
-    let (warm, cold) = bench::measure(&subject, args.iterations, args.cold_iterations)?;
-    println!("{}", bench::stats_line("warm", &warm));
-    println!("{}", bench::stats_line("cold", &cold));
+    let modes = bench::measure(&subject, args.iterations, args.rounds)?;
+    println!("{}", bench::SERVER_MODE);
+    println!("  {}", bench::stats_line("server", &modes.server));
+    println!("{}", bench::REUSED_MODE);
+    println!("  {}", bench::stats_line("reused", &modes.reused));
     if args.measure_memory {
         let bytes = subject.peak_memory()?;
         println!(

@@ -1,19 +1,51 @@
 //! Loading a policy module and calling it through waPC, configured as
-//! policy-evaluator configures wasmtime for kwctl.
+//! policy-evaluator configures wasmtime for kwctl (and, for `kwrun bench`,
+//! for policy-server: a prepared module, a fresh instance per evaluation).
 
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
 use wapc::WapcHost;
-use wasmtime_provider::WasmtimeEngineProviderBuilder;
+use wasmtime_provider::{EpochDeadlines, WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
 
 use crate::host::Host;
+
+/// policy-server's default `--policy-timeout`, in seconds; its epoch
+/// ticker advances the engine's epoch once a second, so this is also the
+/// deadline in epoch ticks.
+pub const POLICY_SERVER_TIMEOUT_TICKS: u64 = 2;
 
 /// A compiled module, ready to be instantiated any number of times.
 pub struct Policy {
     engine: wasmtime::Engine,
     module: wasmtime::Module,
     pub bytes: Vec<u8>,
+    /// Set when the engine was built with epoch interruption (policy-server's
+    /// timeout protection): every instance gets these deadlines.
+    epoch_deadlines: Option<EpochDeadlines>,
+}
+
+/// A module prepared once, as policy-server does at bootstrap (a
+/// `WasmtimeEngineProviderPre`: engine, linker and `InstancePre`), from
+/// which each evaluation gets a fresh instance.
+pub struct Prepared {
+    pre: WasmtimeEngineProviderPre,
+    epoch_deadlines: Option<EpochDeadlines>,
+}
+
+impl Prepared {
+    /// A fresh instance as policy-server makes one per request:
+    /// `rehydrate` (new `Store`) then `WapcHost::new` (instantiation,
+    /// `_start`, `wapc_init`).
+    pub fn instantiate(&self, host: &Arc<Host>) -> Result<Instance> {
+        let provider = self
+            .pre
+            .rehydrate(self.epoch_deadlines)
+            .map_err(|e| anyhow!("error when building wapc precompiled stack: {e}"))?;
+        let wapc = WapcHost::new(Box::new(provider), Some(host.callback()))
+            .map_err(|e| anyhow!("cannot build Wapc host: {e}"))?;
+        Ok(Instance { wapc })
+    }
 }
 
 /// Guest responses of `validate_settings`.
@@ -27,15 +59,35 @@ impl Policy {
     /// Loads and compiles a module. Like kwctl, compiled code is cached on
     /// disk (wasmtime's cache, under ~/.cache) unless `cache` is false.
     pub fn load(path: &std::path::Path, cache: bool) -> Result<Policy> {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("Error reading wasm file {path:?}"))?;
-        Policy::from_bytes(bytes, cache)
+        Policy::load_with_timeout(path, cache, None)
     }
 
-    pub fn from_bytes(bytes: Vec<u8>, cache: bool) -> Result<Policy> {
+    /// Like [`Policy::load`], with policy-server's timeout protection when
+    /// `timeout_ticks` is set: the engine compiles epoch checks into the
+    /// code and every instance gets that deadline (no ticker runs, so it
+    /// is never reached; the checks are what it costs).
+    pub fn load_with_timeout(
+        path: &std::path::Path,
+        cache: bool,
+        timeout_ticks: Option<u64>,
+    ) -> Result<Policy> {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("Error reading wasm file {path:?}"))?;
+        Policy::from_bytes_with_timeout(bytes, cache, timeout_ticks)
+    }
+
+    pub fn from_bytes_with_timeout(
+        bytes: Vec<u8>,
+        cache: bool,
+        timeout_ticks: Option<u64>,
+    ) -> Result<Policy> {
         let mut config = wasmtime::Config::new();
         // As policy-evaluator: needed by policies from Go >= 1.26.
         config.wasm_function_references(true);
+        // As policy-server when its timeout protection is on (the default).
+        if timeout_ticks.is_some() {
+            config.epoch_interruption(true);
+        }
         // Names the module's functions for `perf` (README, Performance).
         if std::env::var_os("KWRUN_PERFMAP").is_some() {
             config.profiler(wasmtime::ProfilingStrategy::PerfMap);
@@ -56,12 +108,21 @@ impl Policy {
             engine,
             module,
             bytes,
+            epoch_deadlines: timeout_ticks.map(|ticks| EpochDeadlines {
+                wapc_init: ticks,
+                wapc_func: ticks,
+            }),
         })
     }
 
     /// A fresh instance (runs `_start` and `wapc_init`). `memory_limit`
     /// caps each linear memory, in bytes.
     pub fn instantiate(&self, host: &Arc<Host>, memory_limit: Option<usize>) -> Result<Instance> {
+        self.prepare(memory_limit)?.instantiate(host)
+    }
+
+    /// The prepared form policy-server builds once per module at bootstrap.
+    pub fn prepare(&self, memory_limit: Option<usize>) -> Result<Prepared> {
         let mut builder = WasmtimeEngineProviderBuilder::new()
             .engine(self.engine.clone())
             .module(self.module.clone());
@@ -71,13 +132,13 @@ impl Policy {
                 max_table_elements: None,
             });
         }
-        let provider = builder
+        let pre = builder
             .build_pre()
-            .and_then(|pre| pre.rehydrate(None))
             .map_err(|e| anyhow!("error when building wapc precompiled stack: {e}"))?;
-        let wapc = WapcHost::new(Box::new(provider), Some(host.callback()))
-            .map_err(|e| anyhow!("cannot build Wapc host: {e}"))?;
-        Ok(Instance { wapc })
+        Ok(Prepared {
+            pre,
+            epoch_deadlines: self.epoch_deadlines,
+        })
     }
 }
 
