@@ -322,6 +322,16 @@ ALLOWED_TEAM_A='namespace "team-a" allows only arn:aws:iam::111122223333:role/sh
   [ "$(jq -r .allowed <<<"$output")" = "false" ]
 }
 
+@test "A context-aware run without a replay session needs a cluster: refused without a kubeconfig" {
+  home="$BATS_TEST_TMPDIR/home"
+  mkdir -p "$home"
+  run --separate-stderr env -u KUBECONFIG -u KUBERNETES_SERVICE_HOST HOME="$home" \
+    "$KWCTL" run --allow-context-aware --request-path test_data/pod_creation.json "$POLICY"
+  echo "output = ${output}"; echo "stderr = ${stderr}"
+  [ "$status" -ne 0 ]
+  [[ "$stderr" == *"failed to infer config"* ]]
+}
+
 # ---- OCI distribution (needs $REGISTRY, a registry on loopback) ----
 
 # bats test_tags=registry

@@ -248,6 +248,16 @@ fn host_for(policy: &Policy, flags: &HostArgs) -> Result<Arc<Host>> {
             Default::default()
         }
     };
+    // kwctl builds a Kubernetes client for a context-aware run without a
+    // replay session, and fails when it finds no configuration. kwrun has
+    // no client, but fails the same way, so a suite that passes here
+    // cannot need a cluster under kwctl.
+    if !allowed.is_empty() && replay.is_none() {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if let Some(error) = kube_config_error(env, |p| p.is_file()) {
+            return Err(anyhow::anyhow!("{error}"));
+        }
+    }
     let recorded = match replay {
         Some(path) => host::load_session(path)?,
         None => Vec::new(),
@@ -259,6 +269,42 @@ fn host_for(policy: &Policy, flags: &HostArgs) -> Result<Arc<Host>> {
         recorded,
         calls: Mutex::new(0),
     }))
+}
+
+/// Why kwctl's `kube::Config::infer` would fail here, if it would: no
+/// in-cluster environment, and no readable kubeconfig (`KUBECONFIG`, else
+/// `~/.kube/config`).
+fn kube_config_error(
+    env: impl Fn(&str) -> Option<String>,
+    is_file: impl Fn(&std::path::Path) -> bool,
+) -> Option<String> {
+    const TOKEN: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+    let in_cluster = env("KUBERNETES_SERVICE_HOST").is_some()
+        && env("KUBERNETES_SERVICE_PORT").is_some()
+        && is_file(std::path::Path::new(TOKEN));
+    if in_cluster {
+        return None;
+    }
+    let paths: Vec<PathBuf> = match env("KUBECONFIG") {
+        Some(list) => std::env::split_paths(&list).collect(),
+        None => env("HOME")
+            .map(|home| vec![PathBuf::from(home).join(".kube/config")])
+            .unwrap_or_default(),
+    };
+    if paths.iter().any(|p| is_file(p)) {
+        return None;
+    }
+    let tried: Vec<String> = paths.iter().map(|p| format!("{p:?}")).collect();
+    Some(format!(
+        "failed to infer config: in-cluster: (no KUBERNETES_SERVICE_HOST/PORT and token), \
+         kubeconfig: (failed to read kubeconfig from {}: No such file or directory). \
+         Give a replay session (--replay-host-capabilities-interactions) to run without a cluster",
+        if tried.is_empty() {
+            "(none)".to_owned()
+        } else {
+            tried.join(", ")
+        }
+    ))
 }
 
 fn run(args: RunArgs) -> Result<()> {
@@ -488,4 +534,52 @@ fn bench_command(args: BenchArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::path::Path;
+
+    fn error_with(vars: &[(&str, &str)], files: &[&str]) -> Option<String> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        kube_config_error(
+            |name| vars.get(name).cloned(),
+            |p: &Path| files.iter().any(|f| Path::new(f) == p),
+        )
+    }
+
+    #[test]
+    fn a_context_aware_run_without_a_session_needs_a_kube_config() {
+        let no_config = error_with(&[("HOME", "/home/u")], &[]).unwrap();
+        assert!(
+            no_config.starts_with("failed to infer config"),
+            "{no_config}"
+        );
+        assert!(no_config.contains("/home/u/.kube/config"));
+        assert!(error_with(&[("HOME", "/home/u")], &["/home/u/.kube/config"]).is_none());
+        // KUBECONFIG wins over the home directory, as in kube-rs.
+        assert!(
+            error_with(
+                &[("HOME", "/home/u"), ("KUBECONFIG", "/nowhere")],
+                &["/home/u/.kube/config"]
+            )
+            .is_some()
+        );
+        assert!(error_with(&[("KUBECONFIG", "/a:/b")], &["/b"]).is_none());
+        assert!(
+            error_with(
+                &[
+                    ("KUBERNETES_SERVICE_HOST", "10.0.0.1"),
+                    ("KUBERNETES_SERVICE_PORT", "443")
+                ],
+                &["/var/run/secrets/kubernetes.io/serviceaccount/token"]
+            )
+            .is_none()
+        );
+    }
 }
