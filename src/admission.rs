@@ -3,9 +3,12 @@
 //! serialises the [`Outcome`].
 //!
 //! - Pod CREATE: inject credentials, then check the Pod as it will run.
-//! - Pod UPDATE (including `ephemeralcontainers`): check what the update adds.
+//! - Pod UPDATE (including `ephemeralcontainers`, judged on the Pod as it
+//!   will be stored): check what the update adds, per container.
 //! - ServiceAccount CREATE/UPDATE: check its role annotation.
 //! - Workload CREATE/UPDATE: check the Pod template as a Pod; never mutate it.
+//! - TokenRequest (`serviceaccounts/token`): STS audiences for nodes and
+//!   trusted requesters only.
 
 use std::collections::BTreeSet;
 
