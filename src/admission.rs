@@ -663,9 +663,14 @@ fn pod_violations(
     spec_path: &str,
     sa_roles: &[Role],
 ) -> Result<Vec<Violation>, String> {
-    let usage: PodUsage = usage::collect(spec, spec_path, settings, &restriction.sts_audiences)?;
-    let roles: Vec<&Role> = sa_roles.iter().chain(usage.env_roles.iter()).collect();
-    Ok(allowlist::check(allowance, &roles, &usage))
+    judge_spec(
+        settings,
+        restriction,
+        spec,
+        spec_path,
+        sa_roles,
+        |roles, usage| allowlist::check(allowance, roles, usage),
+    )
 }
 
 /// [`pod_violations`] of an updated Pod, per container: what an update
@@ -677,9 +682,29 @@ fn pod_violations_per_container(
     spec: &Value,
     spec_path: &str,
 ) -> Result<Vec<Violation>, String> {
+    judge_spec(
+        settings,
+        restriction,
+        spec,
+        spec_path,
+        &[],
+        |roles, usage| allowlist::check_per_container(allowance, roles, usage),
+    )
+}
+
+/// Collects what `spec` uses and judges it, with the ServiceAccount's roles
+/// first.
+fn judge_spec(
+    settings: &Settings,
+    restriction: &Restriction,
+    spec: &Value,
+    spec_path: &str,
+    sa_roles: &[Role],
+    judge: impl FnOnce(&[&Role], &PodUsage) -> Vec<Violation>,
+) -> Result<Vec<Violation>, String> {
     let usage: PodUsage = usage::collect(spec, spec_path, settings, &restriction.sts_audiences)?;
-    let roles: Vec<&Role> = usage.env_roles.iter().collect();
-    Ok(allowlist::check_per_container(allowance, &roles, &usage))
+    let roles: Vec<&Role> = sa_roles.iter().chain(usage.env_roles.iter()).collect();
+    Ok(judge(&roles, &usage))
 }
 
 /// The Pod the API server stores for an `ephemeralcontainers` update: the
