@@ -389,24 +389,27 @@ fn pod_create(
         return Outcome::accept();
     }
     if reader == PodReader::Text
-        && settings.restriction.is_none()
         && let Some(text) = request.object.as_deref()
-        && let Some(pod) = PodText::read(text.get())
-        && let Some(outcome) = pod_create_from_text(&request, text, &pod, settings, get_resource)
+        && let Some(pod) = match settings.restriction {
+            Some(_) => PodText::read_with_usage(text.get()),
+            None => PodText::read(text.get()),
+        }
+        && let Some(outcome) = pod_create_from_text(&request, text, pod, settings, get_resource)
     {
         return outcome;
     }
     pod_create_parsed(request, settings, get_resource, reader)
 }
 
-/// Pod CREATE without `allowedRoles`, read by [`PodText`]: the same
-/// decisions as [`pod_create_parsed`], without building the Pod as a
-/// `Value`. `None` (always before the ServiceAccount lookup) leaves the
-/// request to the parsed path, which names what is wrong.
+/// Pod CREATE read from the request text by [`PodText`] (with what the
+/// allow-list reads, when there is one). The same decisions
+/// as [`pod_create_parsed`] without building the Pod as a `Value`. `None`
+/// (always before the ServiceAccount lookup) leaves the request to the
+/// parsed path, which names what is wrong.
 fn pod_create_from_text(
     request: &Request,
     text: &RawValue,
-    pod: &PodText<'_>,
+    pod: PodText<'_>,
     settings: &Settings,
     get_resource: &mut GetResource<'_>,
 ) -> Option<Outcome> {
@@ -436,31 +439,92 @@ fn pod_create_from_text(
         annotations,
         &request.uid,
     );
-    let Some((identity, skip)) = planned else {
-        return Some(Outcome::accept().with_warnings(warnings));
-    };
-    warnings.extend(malformed_role_warning(&identity, sa_name, &who));
-    let mut verdict = Verdict::Accept;
-    if let Some(injection) = Injection::for_identity(&identity, settings) {
-        let plan = mutation::plan(&pod.shape, &injection, &skip);
-        if plan.changed() {
-            let parsed = || {
-                let mut object = json::parse_raw(Some(text), "object")?;
-                plan.apply(&mut object);
-                Ok(object)
-            };
-            match mutated_object(&plan, Some((text, &pod.places)), parsed) {
-                Ok(object) => verdict = Verdict::Mutate(object),
-                Err(e) => {
-                    return Some(Outcome::reject(
-                        format!("{pod_name}: {e}"),
-                        CODE_BAD_REQUEST,
-                    ));
-                }
+    if settings.restriction.is_none()
+        && let Some((identity, _)) = &planned
+    {
+        warnings.extend(malformed_role_warning(identity, sa_name, &who));
+    }
+    let injection = planned
+        .as_ref()
+        .and_then(|(identity, _)| Injection::for_identity(identity, settings));
+    let plan = injection
+        .as_ref()
+        .zip(planned.as_ref())
+        .map(|(injection, (_, skip))| mutation::plan(&pod.shape, injection, skip))
+        .filter(mutation::Plan::changed);
+
+    if let (Some(restriction), Some(mut spec)) = (&settings.restriction, pod.usage) {
+        if let Some(plan) = &plan {
+            spec.add(plan);
+        }
+        let checked = spec
+            .judge(settings, &restriction.sts_audiences)
+            .map(|usage| {
+                restrict_pod_create(
+                    settings,
+                    restriction,
+                    &namespace,
+                    sa_name,
+                    sa_state.view(),
+                    &who,
+                    &usage,
+                    &mut warnings,
+                )
+            });
+        match checked {
+            Ok(Some(rejection)) => return Some(rejection.with_warnings(warnings)),
+            Ok(None) => {}
+            Err(e) => {
+                return Some(Outcome::reject(
+                    format!("{pod_name}: {e}"),
+                    CODE_BAD_REQUEST,
+                ));
             }
         }
     }
+
+    let Some(plan) = plan.filter(|_| settings.inject) else {
+        return Some(Outcome::accept().with_warnings(warnings));
+    };
+    let parsed = || {
+        let mut object = json::parse_raw(Some(text), "object")?;
+        plan.apply(&mut object);
+        Ok(object)
+    };
+    let verdict = match mutated_object(&plan, Some((text, &pod.places)), parsed) {
+        Ok(object) => Verdict::Mutate(object),
+        Err(e) => {
+            return Some(Outcome::reject(
+                format!("{pod_name}: {e}"),
+                CODE_BAD_REQUEST,
+            ));
+        }
+    };
     Some(Outcome { verdict, warnings })
+}
+
+/// Judges a Pod CREATE's `usage` (read with the injection added) and its
+/// ServiceAccount's roles; `Some` rejection in `deny` mode.
+#[allow(clippy::too_many_arguments)]
+fn restrict_pod_create(
+    settings: &Settings,
+    restriction: &Restriction,
+    namespace: &str,
+    sa_name: &str,
+    sa: Option<ServiceAccount<'_>>,
+    who: &str,
+    usage: &PodUsage,
+    warnings: &mut Vec<String>,
+) -> Option<Outcome> {
+    let sa_roles = sa
+        .map(|sa| identity::roles_for(settings, namespace, sa_name, sa))
+        .unwrap_or_default();
+    let allowance = restriction.allowed.for_namespace(namespace);
+    let violations = judge_usage(usage, &sa_roles, |roles, usage| {
+        allowlist::check(&allowance, roles, usage)
+    });
+    let subject = format!("{who} (ServiceAccount {})", Shown(sa_name));
+    enforce(restriction, &subject, &allowance, &violations, warnings)
 }
 
 /// Pod CREATE, read from the parsed Pod: with `allowedRoles`, and for every
@@ -547,25 +611,20 @@ fn pod_create_parsed(
         if let Some(plan) = &plan {
             plan.apply(&mut object);
         }
-        let sa_roles = sa_view
-            .map(|sa| identity::roles_for(settings, &namespace, &sa_name, sa))
-            .unwrap_or_default();
-        let spec = match spec_at(&object, &["spec"]) {
-            Ok(spec) => spec,
+        let usage = spec_at(&object, &["spec"])
+            .and_then(|spec| usage::collect(spec, "spec", settings, &restriction.sts_audiences));
+        let usage = match usage {
+            Ok(usage) => usage,
             Err(e) => return bad(e),
         };
-        let allowance = restriction.allowed.for_namespace(&namespace);
-        let violations =
-            match pod_violations(settings, restriction, &allowance, spec, "spec", &sa_roles) {
-                Ok(v) => v,
-                Err(e) => return bad(e),
-            };
-        let subject = format!("{who} (ServiceAccount {})", Shown(&sa_name));
-        if let Some(rejection) = enforce(
+        if let Some(rejection) = restrict_pod_create(
+            settings,
             restriction,
-            &subject,
-            &allowance,
-            &violations,
+            &namespace,
+            &sa_name,
+            sa_view,
+            &who,
+            &usage,
             &mut warnings,
         ) {
             return rejection.with_warnings(warnings);
@@ -703,8 +762,17 @@ fn judge_spec(
     judge: impl FnOnce(&[&Role], &PodUsage) -> Vec<Violation>,
 ) -> Result<Vec<Violation>, String> {
     let usage: PodUsage = usage::collect(spec, spec_path, settings, &restriction.sts_audiences)?;
+    Ok(judge_usage(&usage, sa_roles, judge))
+}
+
+/// Judges `usage` with the ServiceAccount's roles first.
+fn judge_usage(
+    usage: &PodUsage,
+    sa_roles: &[Role],
+    judge: impl FnOnce(&[&Role], &PodUsage) -> Vec<Violation>,
+) -> Vec<Violation> {
     let roles: Vec<&Role> = sa_roles.iter().chain(usage.env_roles.iter()).collect();
-    Ok(judge(&roles, &usage))
+    judge(&roles, usage)
 }
 
 /// The Pod the API server stores for an `ephemeralcontainers` update: the

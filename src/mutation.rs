@@ -137,6 +137,15 @@ struct ContainerPlan {
     mount: bool,
 }
 
+/// The additions to one container, as [`Plan::additions`] lists them.
+pub struct Addition<'p> {
+    /// `containers` or `initContainers`.
+    pub field: &'static str,
+    pub index: usize,
+    pub env: Vec<(&'p str, &'p str)>,
+    pub mount: Option<(&'p str, &'p str)>,
+}
+
 /// What the injection reads from a Pod, read once: from the parsed Pod by
 /// [`PodShape::of_value`], which also checks every type, or from the request
 /// text by [`crate::pod_text::PodText::read`].
@@ -445,6 +454,27 @@ impl<'a> Plan<'a> {
         env
     }
 
+    /// What [`Plan::apply`] adds that the allow-list reads: the token
+    /// volume (name, audience) and, per container, env entries and a mount.
+    pub fn additions(&self) -> (Option<(&'a str, &'a str)>, Vec<Addition<'_>>) {
+        let volume = self
+            .volume
+            .then_some((self.injection.volume_name, self.injection.audience));
+        let containers = self
+            .containers
+            .iter()
+            .map(|c| Addition {
+                field: c.field,
+                index: c.index,
+                env: self.env(c).into_iter().map(|e| (e.name, e.value)).collect(),
+                mount: c
+                    .mount
+                    .then_some((self.injection.volume_name, self.injection.mount_path)),
+            })
+            .collect();
+        (volume, containers)
+    }
+
     /// Makes the changes in the parsed Pod.
     pub fn apply(&self, pod: &mut Value) {
         if self.label {
@@ -510,7 +540,7 @@ impl<'a> Plan<'a> {
         }
         // Containers lacking the same variables get the same entries: each
         // combination is written once.
-        let mut env_texts: [Option<Vec<u8>>; 8] = Default::default();
+        let mut env_texts: Vec<(&ContainerPlan, Vec<u8>)> = Vec::new();
         let mount = to_json(&self.mount());
         for c in &self.containers {
             let list = if c.field == INIT_CONTAINERS {
@@ -519,12 +549,15 @@ impl<'a> Plan<'a> {
                 &places.containers
             };
             let container = list.get(c.index)?;
-            let combination =
-                usize::from(c.sts) | usize::from(c.region) << 1 | usize::from(c.pair) << 2;
-            let env = env_texts
-                .get_mut(combination)?
-                .get_or_insert_with(|| self.env_json(c))
-                .clone();
+            let same = |p: &ContainerPlan| (p.sts, p.region, p.pair) == (c.sts, c.region, c.pair);
+            let env = match env_texts.iter().find(|(p, _)| same(p)) {
+                Some((_, text)) => text.clone(),
+                None => {
+                    let text = self.env_json(c);
+                    env_texts.push((c, text.clone()));
+                    text
+                }
+            };
             let mount = if c.mount { mount.clone() } else { Vec::new() };
             let mut missing = Vec::new();
             for (key, present, items) in [

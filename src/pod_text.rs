@@ -14,8 +14,10 @@ use crate::constants::{
     POD_IDENTITY_LABEL, POD_IDENTITY_LABEL_VALUE, SKIP_WEBHOOK_LABEL, WINDOWS_NODE_SELECTORS,
     WINDOWS_OS_VALUE,
 };
+use crate::identity::{ContainerKind, ContainerRef};
 use crate::mutation::{ContainerShape, PodShape};
-use crate::splice::{Scanner, Span};
+use crate::splice::{Scanner, Seen, Span};
+use crate::usage::{self, text as rules};
 
 /// What a Pod CREATE reads from the Pod, and where the injection writes.
 #[derive(Debug, Default)]
@@ -30,6 +32,8 @@ pub struct PodText<'a> {
     pub service_account: Option<&'a str>,
     pub shape: PodShape<'a>,
     pub places: Places,
+    /// What the allow-list reads, when asked for ([`PodText::read_with_usage`]).
+    pub usage: Option<usage::Spec<'a>>,
 }
 
 /// Where the injection writes: spans of the values (`null` included).
@@ -52,28 +56,6 @@ pub struct ContainerPlaces {
     pub mounts: Option<Span>,
 }
 
-/// The keys of interest met in one object: a duplicate is left to the
-/// parsed path, where the last one counts.
-#[derive(Default)]
-struct Seen(u32);
-
-impl Seen {
-    fn first(&mut self, key: u32) -> Option<()> {
-        let bit = 1u32.checked_shl(key)?;
-        let first = self.0 & bit == 0;
-        self.0 |= bit;
-        first.then_some(())
-    }
-}
-
-/// A string, or `null` (`None`).
-fn opt_str<'a>(scan: &mut Scanner<'a>) -> Option<Option<&'a str>> {
-    if scan.null()?.is_some() {
-        return Some(None);
-    }
-    scan.str().map(Some)
-}
-
 /// A list of objects, or `null`: the `name` of each item, and the list's span.
 fn named_list<'a>(scan: &mut Scanner<'a>, names: &mut Vec<&'a str>) -> Option<Span> {
     if let Some(null) = scan.null()? {
@@ -83,8 +65,8 @@ fn named_list<'a>(scan: &mut Scanner<'a>, names: &mut Vec<&'a str>) -> Option<Sp
         let mut seen = Seen::default();
         scan.object(|key, scan| match key {
             b"name" => {
-                seen.first(0)?;
-                names.extend(opt_str(scan)?);
+                seen.first(key)?;
+                names.extend(scan.opt_str()?);
                 Some(())
             }
             _ => scan.value().map(drop),
@@ -93,32 +75,64 @@ fn named_list<'a>(scan: &mut Scanner<'a>, names: &mut Vec<&'a str>) -> Option<Sp
     })
 }
 
-/// A list of containers, or `null`.
+/// A list of containers, or `null`. `facts` is where the allow-list's
+/// reading goes, when asked for.
 fn containers<'a>(
     scan: &mut Scanner<'a>,
+    kind: ContainerKind,
     shapes: &mut Vec<ContainerShape<'a>>,
     places: &mut Vec<ContainerPlaces>,
+    mut facts: Option<&mut Vec<usage::Container<'a>>>,
 ) -> Option<()> {
     if scan.null()?.is_some() {
         return Some(());
     }
+    let mut index = 0;
     scan.array(|scan| {
         let mut shape = ContainerShape::default();
         let mut place = ContainerPlaces::default();
+        let mut fact = usage::Container {
+            who: ContainerRef {
+                kind,
+                name: "".into(),
+            },
+            index,
+            mounts: Vec::new(),
+            target: None,
+            env: Vec::new(),
+            env_from: Vec::new(),
+        };
+        let reading = facts.is_some();
         let mut seen = Seen::default();
         place.object = scan.object(|key, scan| {
             match key {
                 b"name" => {
-                    seen.first(0)?;
-                    shape.name = opt_str(scan)?.unwrap_or("");
+                    seen.first(key)?;
+                    shape.name = scan.opt_str()?.unwrap_or("");
                 }
                 b"env" => {
-                    seen.first(1)?;
-                    place.env = Some(named_list(scan, &mut shape.env)?);
+                    seen.first(key)?;
+                    place.env = Some(if reading {
+                        rules::env_list(scan, &mut shape.env, &mut fact.env)?
+                    } else {
+                        named_list(scan, &mut shape.env)?
+                    });
                 }
                 b"volumeMounts" => {
-                    seen.first(2)?;
-                    place.mounts = Some(named_list(scan, &mut shape.mounts)?);
+                    seen.first(key)?;
+                    place.mounts = Some(if reading {
+                        rules::mount_list(scan, &mut shape.mounts, &mut fact.mounts)?
+                    } else {
+                        named_list(scan, &mut shape.mounts)?
+                    });
+                }
+                b"envFrom" if reading => {
+                    seen.first(key)?;
+                    rules::env_from_list(scan, &mut fact.env_from)?;
+                }
+                b"targetContainerName" if reading => {
+                    seen.first(key)?;
+                    fact.target = scan.opt_str()?.filter(|t| !t.is_empty());
                 }
                 _ => {
                     scan.value()?;
@@ -126,8 +140,13 @@ fn containers<'a>(
             }
             Some(())
         })?;
+        if let Some(facts) = facts.as_deref_mut() {
+            fact.who.name = shape.name.into();
+            facts.push(fact);
+        }
         shapes.push(shape);
         places.push(place);
+        index += 1;
         Some(())
     })
     .map(drop)
@@ -146,18 +165,30 @@ impl<'a> PodText<'a> {
 
     /// Reads the Pod's text; `None` sends the caller to the parsed path.
     pub fn read(text: &'a str) -> Option<PodText<'a>> {
+        Self::read_as(text, false)
+    }
+
+    /// [`PodText::read`], also reading what the allow-list reads.
+    pub fn read_with_usage(text: &'a str) -> Option<PodText<'a>> {
+        Self::read_as(text, true)
+    }
+
+    fn read_as(text: &'a str, with_usage: bool) -> Option<PodText<'a>> {
         let mut pod = PodText::default();
+        if with_usage {
+            pod.usage = Some(usage::Spec::default());
+        }
         pod.shape.labels_writable = true;
         let mut spec = None;
         let mut seen = Seen::default();
         let mut scan = Scanner::new(text);
         pod.places.root = scan.object(|key, scan| match key {
             b"metadata" => {
-                seen.first(0)?;
+                seen.first(key)?;
                 pod.read_metadata(text, scan)
             }
             b"spec" => {
-                seen.first(1)?;
+                seen.first(key)?;
                 // A Pod without a spec is for the parsed path to reject.
                 spec = Some(pod.read_spec(scan)?);
                 Some(())
@@ -177,19 +208,19 @@ impl<'a> PodText<'a> {
         let metadata = scan.object(|key, scan| {
             match key {
                 b"name" => {
-                    seen.first(0)?;
-                    self.name = opt_str(scan)?;
+                    seen.first(key)?;
+                    self.name = scan.opt_str()?;
                 }
                 b"generateName" => {
-                    seen.first(1)?;
-                    self.generate_name = opt_str(scan)?;
+                    seen.first(key)?;
+                    self.generate_name = scan.opt_str()?;
                 }
                 b"namespace" => {
-                    seen.first(2)?;
-                    self.namespace = opt_str(scan)?;
+                    seen.first(key)?;
+                    self.namespace = scan.opt_str()?;
                 }
                 b"annotations" => {
-                    seen.first(3)?;
+                    seen.first(key)?;
                     let span = scan.value()?;
                     let annotations = text.get(span.start..span.end)?;
                     match annotations.as_bytes().first()? {
@@ -199,7 +230,7 @@ impl<'a> PodText<'a> {
                     }
                 }
                 b"labels" => {
-                    seen.first(4)?;
+                    seen.first(key)?;
                     self.places.labels = Some(match scan.null()? {
                         Some(null) => null,
                         None => scan.object(|key, scan| {
@@ -229,18 +260,25 @@ impl<'a> PodText<'a> {
     fn read_spec(&mut self, scan: &mut Scanner<'a>) -> Option<Span> {
         let mut seen = Seen::default();
         let mut node_selector = [None; 2];
+        let reading = self.usage.is_some();
+        // The allow-list's reading, by container kind (read in any order,
+        // kept in `ContainerKind::ALL` order).
+        let mut facts: [Vec<usage::Container<'a>>; 3] = Default::default();
+        let [init_facts, regular_facts, ephemeral_facts] = &mut facts;
+        let mut volumes = Vec::new();
+        let (mut os_windows, mut shared_processes) = (false, false);
         let spec = scan.object(|key, scan| {
             match key {
                 b"serviceAccountName" => {
-                    seen.first(0)?;
-                    self.service_account_name = opt_str(scan)?;
+                    seen.first(key)?;
+                    self.service_account_name = scan.opt_str()?;
                 }
                 b"serviceAccount" => {
-                    seen.first(1)?;
-                    self.service_account = opt_str(scan)?;
+                    seen.first(key)?;
+                    self.service_account = scan.opt_str()?;
                 }
                 b"nodeSelector" => {
-                    seen.first(2)?;
+                    seen.first(key)?;
                     if scan.null()?.is_none() {
                         scan.object(|key, scan| {
                             let value = scan.str()?;
@@ -255,24 +293,52 @@ impl<'a> PodText<'a> {
                     }
                 }
                 b"volumes" => {
-                    seen.first(3)?;
-                    self.places.volumes = Some(named_list(scan, &mut self.shape.volumes)?);
+                    seen.first(key)?;
+                    self.places.volumes = Some(if reading {
+                        rules::volume_list(scan, &mut self.shape.volumes, &mut volumes)?
+                    } else {
+                        named_list(scan, &mut self.shape.volumes)?
+                    });
                 }
                 b"initContainers" => {
-                    seen.first(4)?;
+                    seen.first(key)?;
                     containers(
                         scan,
+                        ContainerKind::Init,
                         &mut self.shape.init_containers,
                         &mut self.places.init_containers,
+                        reading.then_some(&mut *init_facts),
                     )?;
                 }
                 b"containers" => {
-                    seen.first(5)?;
+                    seen.first(key)?;
                     containers(
                         scan,
+                        ContainerKind::Regular,
                         &mut self.shape.containers,
                         &mut self.places.containers,
+                        reading.then_some(&mut *regular_facts),
                     )?;
+                }
+                // Read only for the allow-list: the injection leaves
+                // ephemeral containers alone.
+                b"ephemeralContainers" if reading => {
+                    seen.first(key)?;
+                    containers(
+                        scan,
+                        ContainerKind::Ephemeral,
+                        &mut Vec::new(),
+                        &mut Vec::new(),
+                        Some(&mut *ephemeral_facts),
+                    )?;
+                }
+                b"os" if reading => {
+                    seen.first(key)?;
+                    os_windows = rules::os_windows(scan)?;
+                }
+                b"shareProcessNamespace" if reading => {
+                    seen.first(key)?;
+                    shared_processes = rules::is_true(scan)?;
                 }
                 _ => {
                     scan.value()?;
@@ -281,6 +347,14 @@ impl<'a> PodText<'a> {
             Some(())
         })?;
         self.shape.windows = node_selector.contains(&Some(WINDOWS_OS_VALUE));
+        if let Some(usage) = &mut self.usage {
+            *usage = usage::Spec {
+                volumes,
+                windows: os_windows || self.shape.windows,
+                shared_processes,
+                containers: facts.into_iter().flatten().collect(),
+            };
+        }
         Some(spec)
     }
 }
@@ -352,6 +426,33 @@ mod tests {
             r#"{"metadata": {"name": 5}, "spec": {}}"#,
         ] {
             assert!(PodText::read(text).is_none(), "{text}");
+        }
+    }
+
+    /// The deepest points the walk descends to before skipping a value:
+    /// nesting there must still be one that `Value` parsing accepts
+    /// (serde_json stops at 128 levels) whenever the reader accepts it.
+    #[test]
+    fn nesting_at_the_deepest_walk_point_parses_whenever_it_is_read() {
+        let deepest = |n: usize| {
+            let nested = format!("{}1{}", "[".repeat(n), "]".repeat(n));
+            [
+                format!(
+                    r#"{{"spec": {{"volumes": [{{"name": "v", "projected": {{"sources": [{{"serviceAccountToken": {{"x": {nested}}}}}]}}}}]}}}}"#
+                ),
+                format!(
+                    r#"{{"spec": {{"containers": [{{"env": [{{"name": "A", "valueFrom": {{"x": {nested}}}}}]}}]}}}}"#
+                ),
+            ]
+        };
+        let max = crate::splice::MAX_DEPTH;
+        for n in [max - 1, max, max + 1, 120, 127] {
+            for text in deepest(n) {
+                let parses = serde_json::from_str::<Value>(&text).is_ok();
+                let read = PodText::read_with_usage(&text).is_some();
+                assert!(!read || parses, "read but not parsed at depth {n}: {text}");
+                assert_eq!(read, n <= max, "depth {n}");
+            }
         }
     }
 

@@ -4,9 +4,15 @@
 //! rather than the parsed Pod serialised again: re-serialising cost as much
 //! as the rest of an evaluation together. The text has already been
 //! accepted by serde_json, so a [`Scanner`] only has to find places in it,
-//! in one pass. It gives up (`None`) on an escaped key, which could spell a
-//! key it looks for, and wherever parsing the text into a `Value` could
-//! fail; the caller then takes the parsed path.
+//! in one pass.
+//!
+//! **The contract:** the scanner accepts only what parsing the text into a
+//! `serde_json::Value` accepts, and only values of the type the parsed path
+//! expects. It gives up (`None`) on an escaped key (which could spell a key
+//! it looks for), a duplicate key it reads ([`Seen`]), a wrong type, and
+//! wherever `Value` parsing could fail (lone surrogates, numbers beyond
+//! f64, nesting); the caller then takes the parsed path, which names the
+//! problem. [`Splicer::finish`] checks the syntax of what it writes.
 
 /// The bytes `start..end` of one JSON value in the text.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -17,7 +23,7 @@ pub struct Span {
 
 /// Nesting beyond this, under the few levels a walk descends itself, is
 /// left to the parsed path.
-const MAX_DEPTH: usize = 100;
+pub const MAX_DEPTH: usize = 100;
 
 /// Longer numbers are left to the parsed path: f64 ends near 1.8e308.
 const MAX_NUMBER_LEN: usize = 300;
@@ -153,7 +159,7 @@ impl<'a> Scanner<'a> {
     /// into it). Returns the object's span.
     pub fn object(
         &mut self,
-        mut member: impl FnMut(&[u8], &mut Scanner<'a>) -> Option<()>,
+        mut member: impl FnMut(&'a [u8], &mut Scanner<'a>) -> Option<()>,
     ) -> Option<Span> {
         self.sequence(b'{', b'}', |scan| {
             scan.eat(b'"')?;
@@ -235,6 +241,42 @@ impl<'a> Scanner<'a> {
             return self.value().map(Some);
         }
         Some(None)
+    }
+}
+
+impl<'a> Scanner<'a> {
+    /// A string, or `null` (`None`); `None` from the outer option (give up)
+    /// for another type or an escape.
+    pub fn opt_str(&mut self) -> Option<Option<&'a str>> {
+        if self.null()?.is_some() {
+            return Some(None);
+        }
+        self.str().map(Some)
+    }
+
+    /// The text of a value the scanner passed.
+    pub fn text_of(&self, span: Span) -> Option<&'a str> {
+        std::str::from_utf8(self.text.get(span.start..span.end)?).ok()
+    }
+}
+
+/// The keys of interest met in one object. A duplicate is left to the
+/// parsed path (where the last one counts): [`Seen::first`] gives up.
+#[derive(Default)]
+pub struct Seen<'a> {
+    keys: [&'a [u8]; 8],
+    len: usize,
+}
+
+impl<'a> Seen<'a> {
+    pub fn first(&mut self, key: &'a [u8]) -> Option<()> {
+        let seen = self.keys.get(..self.len)?;
+        if seen.contains(&key) {
+            return None;
+        }
+        *self.keys.get_mut(self.len)? = key;
+        self.len += 1;
+        Some(())
     }
 }
 
@@ -323,8 +365,12 @@ impl<'a> Splicer<'a> {
             copied = *end;
         }
         out.extend_from_slice(text.get(copied..)?);
-        // Cuts fall between whole values, and the additions are UTF-8.
-        String::from_utf8(out).ok()
+        // Cuts fall between whole values, and the additions are UTF-8; the
+        // syntax check is the fence around that claim (the host parses the
+        // answer, and an object it cannot parse fails the request).
+        let out = String::from_utf8(out).ok()?;
+        serde_json::from_str::<serde::de::IgnoredAny>(&out).ok()?;
+        Some(out)
     }
 }
 

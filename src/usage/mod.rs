@@ -13,9 +13,11 @@ use serde_json::Value;
 
 use crate::constants::{AWS_CONFIG_FILE_ENV, ENV_ROLE_ARN, JAVA_OPTIONS_ENV, JAVA_ROLE_PROPERTY};
 use crate::identity::{ContainerKind, ContainerRef, Role, RoleSource};
-use crate::json::{self, FieldPath};
-use crate::pod;
+use crate::mutation::Plan;
 use crate::settings::Settings;
+
+mod read;
+pub mod text;
 
 /// A way to pick a role that cannot be checked against the allow-list.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -78,194 +80,277 @@ pub struct PodUsage {
     pub sts_tokens: Vec<StsToken>,
 }
 
-/// One container as the rules read it.
-struct Container<'v> {
-    who: ContainerRef,
-    index: usize,
-    value: &'v Value,
-    mounts: Vec<(&'v str, &'v str)>,
-    target: Option<&'v str>,
+/// What the rules read from a PodSpec, by either reader: [`Spec::read`]
+/// from a parsed `Value` (the reference, which names wrong types) or
+/// [`Spec::from_pod_text`] from the request text (no DOM).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Spec<'v> {
+    pub(crate) volumes: Vec<Volume<'v>>,
+    pub(crate) windows: bool,
+    pub(crate) shared_processes: bool,
+    pub(crate) containers: Vec<Container<'v>>,
 }
 
-/// Reads `spec` (a PodSpec). `spec_path` prefixes field names in errors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Volume<'v> {
+    pub(crate) name: Option<&'v str>,
+    /// Audiences of its projected ServiceAccount tokens.
+    pub(crate) audiences: Vec<&'v str>,
+    /// The kind of tenant-written files it holds, if any.
+    pub(crate) config: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Container<'v> {
+    pub(crate) who: ContainerRef,
+    pub(crate) index: usize,
+    pub(crate) mounts: Vec<(&'v str, &'v str)>,
+    pub(crate) target: Option<&'v str>,
+    /// Only entries whose name [`is_role_related`].
+    pub(crate) env: Vec<Env<'v>>,
+    /// Only entries that could define `AWS_ROLE_ARN`.
+    pub(crate) env_from: Vec<EnvFrom<'v>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Env<'v> {
+    pub(crate) name: &'v str,
+    /// A wrong type is reported only if the entry matters, as the rules
+    /// read values lazily.
+    pub(crate) source: Result<EnvSource<'v>, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EnvSource<'v> {
+    Literal(&'v str),
+    /// The first key of `valueFrom` (`"valueFrom"` when empty).
+    From(&'v str),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvFrom<'v> {
+    /// `ConfigMap` or `Secret`, with the reference's name.
+    pub(crate) source: Option<(&'static str, &'v str)>,
+}
+
+impl EnvFrom<'_> {
+    fn describe(&self) -> String {
+        match self.source {
+            Some((kind, name)) => format!("{kind} {name:?}"),
+            None => "envFrom".to_owned(),
+        }
+    }
+}
+
+/// Volume kinds whose files a tenant writes (ConfigMaps, Secrets, the
+/// downward API's annotations), also as projected sources.
+const CONFIG_KINDS: [&str; 3] = ["configMap", "secret", "downwardAPI"];
+
+/// Env names the rules may read a value of: `AWS_ROLE_ARN`, and (in a
+/// container with an STS token) JVM options and AWS config file variables.
+fn is_role_related(name: &str) -> bool {
+    let is = |wanted: &str| name.eq_ignore_ascii_case(wanted);
+    is(ENV_ROLE_ARN)
+        || JAVA_OPTIONS_ENV.iter().any(|v| is(v))
+        || AWS_CONFIG_FILE_ENV.iter().any(|v| is(v))
+}
+
+/// Whether an `envFrom` prefix can produce `AWS_ROLE_ARN`: empty or a
+/// strict prefix of it (keys are never empty, so the prefix
+/// `AWS_ROLE_ARN` itself cannot produce the name).
+fn prefix_reaches_role(prefix: &str) -> bool {
+    prefix.len() < ENV_ROLE_ARN.len()
+        && ENV_ROLE_ARN
+            .as_bytes()
+            .get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
+/// Reads `spec` (a PodSpec) and judges it. `spec_path` prefixes field
+/// names in errors.
 pub fn collect(
     spec: &Value,
     spec_path: &str,
     settings: &Settings,
     sts_audiences: &BTreeSet<String>,
 ) -> Result<PodUsage, String> {
-    let mut usage = PodUsage::default();
-    let root = FieldPath::root(spec_path);
-
-    let tokens = sts_tokens(spec, &root, sts_audiences)?;
-    let token_volumes: BTreeSet<&str> = tokens.iter().map(|t| t.volume.as_str()).collect();
-    let config_volumes = config_volumes(spec, &root)?;
-    let windows = pod::runs_windows(spec)?;
-    let shared_processes = json::lookup(spec, &["shareProcessNamespace"])
-        .map_err(|e| root.within(e))?
-        == Some(&Value::Bool(true));
-
-    let mut containers = Vec::new();
-    for kind in ContainerKind::ALL {
-        let Some(list) = json::array_at(spec, &[kind.field()]).map_err(|e| root.within(e))? else {
-            continue;
-        };
-        let list_path = root.field(kind.field());
-        for (i, c) in list.iter().enumerate() {
-            let path = list_path.index(i);
-            containers.push(read_container(c, &path, kind, i)?);
-        }
-    }
-
-    // Which STS token volume each container can read, if any.
-    let mounted: Vec<Option<&str>> = containers
-        .iter()
-        .map(|c| {
-            c.mounts
-                .iter()
-                .find_map(|(name, _)| token_volumes.get(name).copied())
-        })
-        .collect();
-    let any_mounted = mounted.iter().flatten().next().copied();
-    // The token each (init) container can read, by name: an ephemeral
-    // container's `targetContainerName` names one of those.
-    let targets: BTreeMap<&str, &str> = containers
-        .iter()
-        .zip(&mounted)
-        .filter(|(c, _)| c.who.kind != ContainerKind::Ephemeral)
-        .filter_map(|(c, m)| Some((&*c.who.name, (*m)?)))
-        .collect();
-    for (c, own) in containers.iter().zip(&mounted) {
-        let via_target = c.target.and_then(|t| targets.get(t).copied());
-        let via_shared = if shared_processes { any_mounted } else { None };
-        let token = own.or(via_target).or(via_shared);
-        let path = FieldPath::root(spec_path);
-        judge_container(
-            c,
-            &path,
-            token,
-            windows,
-            settings,
-            &config_volumes,
-            &mut usage,
-        )?;
-    }
-    usage.sts_tokens = tokens;
-    Ok(usage)
+    Spec::read(spec, spec_path)?.judge(settings, sts_audiences)
 }
 
-fn read_container<'v>(
-    c: &'v Value,
-    path: &FieldPath<'_>,
-    kind: ContainerKind,
-    index: usize,
-) -> Result<Container<'v>, String> {
-    let name = json::item_str(c, path, "name")?.unwrap_or_default();
-    let mut mounts = Vec::new();
-    if let Some(list) = json::array_at(c, &["volumeMounts"]).map_err(|e| path.within(e))? {
-        let mounts_path = path.field("volumeMounts");
-        for (j, m) in list.iter().enumerate() {
-            let at = mounts_path.index(j);
-            let name = json::item_str(m, &at, "name")?.unwrap_or_default();
-            let mount_path = json::item_str(m, &at, "mountPath")?.unwrap_or_default();
-            mounts.push((name, mount_path));
+impl<'v> Spec<'v> {
+    /// Adds what `plan` injects, as [`Plan::apply`] adds it to a `Value`:
+    /// the token volume first, env entries and the mount last.
+    pub fn add(&mut self, plan: &'v Plan<'_>) {
+        let (volume, additions) = plan.additions();
+        if let Some((name, audience)) = volume {
+            self.volumes.insert(
+                0,
+                Volume {
+                    name: Some(name),
+                    audiences: Some(audience)
+                        .filter(|a| !a.is_empty())
+                        .into_iter()
+                        .collect(),
+                    config: None,
+                },
+            );
+        }
+        for addition in additions {
+            let Some(c) = self
+                .containers
+                .iter_mut()
+                .find(|c| c.who.kind.field() == addition.field && c.index == addition.index)
+            else {
+                continue;
+            };
+            c.env.extend(
+                addition
+                    .env
+                    .into_iter()
+                    .filter(|(name, _)| is_role_related(name))
+                    .map(|(name, value)| Env {
+                        name,
+                        source: Ok(EnvSource::Literal(value)),
+                    }),
+            );
+            c.mounts.extend(addition.mount);
         }
     }
-    let target = json::item_str(c, path, "targetContainerName")?.filter(|t| !t.is_empty());
-    Ok(Container {
-        who: ContainerRef {
-            kind,
-            name: name.into(),
-        },
-        index,
-        value: c,
-        mounts,
-        target,
-    })
+
+    /// What the spec says about roles.
+    pub fn judge(
+        &self,
+        settings: &Settings,
+        sts_audiences: &BTreeSet<String>,
+    ) -> Result<PodUsage, String> {
+        let mut usage = PodUsage::default();
+        let tokens: Vec<StsToken> = self
+            .volumes
+            .iter()
+            .flat_map(|v| {
+                v.audiences
+                    .iter()
+                    .filter(|a| sts_audiences.contains(**a))
+                    .map(|a| StsToken {
+                        volume: v.name.unwrap_or_default().to_owned(),
+                        audience: (*a).to_owned(),
+                    })
+            })
+            .collect();
+        let token_volumes: BTreeSet<&str> = tokens.iter().map(|t| t.volume.as_str()).collect();
+        let config_volumes: BTreeMap<&str, &'static str> = self
+            .volumes
+            .iter()
+            .filter_map(|v| Some((v.name?, v.config?)))
+            .collect();
+
+        // Which STS token volume each container can read, if any.
+        let mounted: Vec<Option<&str>> = self
+            .containers
+            .iter()
+            .map(|c| {
+                c.mounts
+                    .iter()
+                    .find_map(|(name, _)| token_volumes.get(name).copied())
+            })
+            .collect();
+        let any_mounted = mounted.iter().flatten().next().copied();
+        // The token each (init) container can read, by name: an ephemeral
+        // container's `targetContainerName` names one of those.
+        let targets: BTreeMap<&str, &str> = self
+            .containers
+            .iter()
+            .zip(&mounted)
+            .filter(|(c, _)| c.who.kind != ContainerKind::Ephemeral)
+            .filter_map(|(c, m)| Some((&*c.who.name, (*m)?)))
+            .collect();
+        for (c, own) in self.containers.iter().zip(&mounted) {
+            let via_target = c.target.and_then(|t| targets.get(t).copied());
+            let via_shared = if self.shared_processes {
+                any_mounted
+            } else {
+                None
+            };
+            let token = own.or(via_target).or(via_shared);
+            judge_container(
+                c,
+                token,
+                self.windows,
+                settings,
+                &config_volumes,
+                &mut usage,
+            )?;
+        }
+        usage.sts_tokens = tokens;
+        Ok(usage)
+    }
 }
 
 /// Records what one container says about roles. `token` is the STS token
 /// volume it can read, if any.
 fn judge_container(
     c: &Container<'_>,
-    spec_path: &FieldPath<'_>,
     token: Option<&str>,
     windows: bool,
     settings: &Settings,
     config_volumes: &BTreeMap<&str, &'static str>,
     usage: &mut PodUsage,
 ) -> Result<(), String> {
-    let list_path = spec_path.field(c.who.kind.field());
-    let path = list_path.index(c.index);
     let mut sets_role = false;
-    if let Some(env) = json::array_at(c.value, &["env"]).map_err(|e| path.within(e))? {
-        let env_path = path.field("env");
-        for (j, entry) in env.iter().enumerate() {
-            let entry_path = env_path.index(j);
-            let Some(name) = json::item_str(entry, &entry_path, "name")? else {
-                continue;
-            };
-            let is = |wanted: &str| name.eq_ignore_ascii_case(wanted);
-            let role_var = is(ENV_ROLE_ARN);
-            let java = JAVA_OPTIONS_ENV.iter().any(|v| is(v));
-            let config = AWS_CONFIG_FILE_ENV.iter().any(|v| is(v));
-            // Java options and config files matter only where a token is.
-            if !(role_var || (token.is_some() && (java || config))) {
-                continue;
-            }
-            // Windows environment names ignore case, so `aws_role_arn` counts;
-            // only the exact name overrides `envFrom` on Linux.
-            sets_role |= name == ENV_ROLE_ARN;
-            if let Some(from) =
-                json::object_at(entry, &["valueFrom"]).map_err(|e| entry_path.within(e))?
-            {
-                let source = from
-                    .keys()
-                    .next()
-                    .cloned()
-                    .unwrap_or_else(|| "valueFrom".to_owned());
+    for entry in &c.env {
+        let name = entry.name;
+        let is = |wanted: &str| name.eq_ignore_ascii_case(wanted);
+        let role_var = is(ENV_ROLE_ARN);
+        let java = JAVA_OPTIONS_ENV.iter().any(|v| is(v));
+        // Java options and config files matter only where a token is.
+        if !(role_var || token.is_some()) {
+            continue;
+        }
+        // Windows environment names ignore case, so `aws_role_arn` counts;
+        // only the exact name overrides `envFrom` on Linux.
+        sets_role |= name == ENV_ROLE_ARN;
+        let value = match &entry.source {
+            Ok(EnvSource::Literal(value)) => *value,
+            Ok(EnvSource::From(from)) => {
                 usage.unverifiable.push(Unverifiable::ValueFrom {
                     container: c.who.clone(),
                     variable: name.to_owned(),
-                    from: source,
+                    from: (*from).to_owned(),
                 });
                 continue;
             }
-            let value = json::str_at(entry, &["value"])
-                .map_err(|e| entry_path.within(e))?
-                .unwrap_or_default();
-            if role_var {
-                // An empty value is no role: the SDKs treat it as unset.
-                if !value.is_empty() {
-                    usage.env_roles.push(Role::new(
-                        value,
-                        settings,
-                        RoleSource::Env {
-                            container: c.who.clone(),
-                        },
-                    ));
-                }
-            } else if java {
-                java_options(value, name, c, settings, usage);
-            } else if let Some(volume) = config_file_volume(value, &c.mounts, config_volumes) {
-                usage.unverifiable.push(Unverifiable::ConfigFile {
-                    container: c.who.clone(),
-                    variable: name.to_owned(),
-                    path: value.to_owned(),
-                    volume: volume.to_owned(),
-                });
+            Err(e) => return Err(e.clone()),
+        };
+        if role_var {
+            // An empty value is no role: the SDKs treat it as unset.
+            if !value.is_empty() {
+                usage.env_roles.push(Role::new(
+                    value,
+                    settings,
+                    RoleSource::Env {
+                        container: c.who.clone(),
+                    },
+                ));
             }
+        } else if java {
+            java_options(value, name, c, settings, usage);
+        } else if let Some(volume) = config_file_volume(value, &c.mounts, config_volumes) {
+            usage.unverifiable.push(Unverifiable::ConfigFile {
+                container: c.who.clone(),
+                variable: name.to_owned(),
+                path: value.to_owned(),
+                volume: volume.to_owned(),
+            });
         }
     }
-    let env_from = env_from_sources(c.value, &path)?;
     if let Some(volume) = token {
         // On Windows an `envFrom` key `aws_role_arn` is the same variable as
         // an explicit `AWS_ROLE_ARN`, and which one wins is not defined.
         if windows || !sets_role {
-            for from in env_from {
+            for from in &c.env_from {
                 usage.unverifiable.push(Unverifiable::EnvFrom {
                     container: c.who.clone(),
-                    from,
+                    from: from.describe(),
                     volume: volume.to_owned(),
                 });
             }
@@ -362,112 +447,58 @@ fn normalize(path: &str) -> Option<String> {
     Some(format!("/{}", parts.join("/")))
 }
 
-/// Volumes whose files a tenant writes: ConfigMaps, Secrets, the downward
-/// API (annotations) and projected volumes with such sources.
-fn config_volumes<'v>(
-    spec: &'v Value,
-    root: &FieldPath<'_>,
-) -> Result<BTreeMap<&'v str, &'static str>, String> {
-    let mut found = BTreeMap::new();
-    let Some(volumes) = json::array_at(spec, &["volumes"]).map_err(|e| root.within(e))? else {
-        return Ok(found);
-    };
-    let volumes_path = root.field("volumes");
-    for (i, volume) in volumes.iter().enumerate() {
-        let path = volumes_path.index(i);
-        let Some(name) = json::item_str(volume, &path, "name")? else {
-            continue;
-        };
-        let kind = ["configMap", "secret", "downwardAPI"]
-            .into_iter()
-            .find(|k| json::at(volume, &[k]).is_some());
-        let projected = json::array_at(volume, &["projected", "sources"])
-            .map_err(|e| path.within(e))?
-            .into_iter()
-            .flatten()
-            .any(|s| {
-                ["configMap", "secret", "downwardAPI"]
-                    .iter()
-                    .any(|k| json::at(s, &[k]).is_some())
-            });
-        if let Some(kind) = kind.or(projected.then_some("projected")) {
-            found.insert(name, kind);
-        }
-    }
-    Ok(found)
-}
-
-/// `envFrom` entries that could define `AWS_ROLE_ARN`: any whose `prefix`
-/// is empty or a strict prefix of it (keys are never empty, so the prefix
-/// `AWS_ROLE_ARN` itself cannot produce the name).
-fn env_from_sources(container: &Value, path: &FieldPath<'_>) -> Result<Vec<String>, String> {
-    let Some(sources) = json::array_at(container, &["envFrom"]).map_err(|e| path.within(e))? else {
-        return Ok(Vec::new());
-    };
-    let sources_path = path.field("envFrom");
-    let mut found = Vec::new();
-    for (j, source) in sources.iter().enumerate() {
-        let entry_path = sources_path.index(j);
-        let prefix = json::item_str(source, &entry_path, "prefix")?;
-        let prefix = prefix.unwrap_or("").to_ascii_uppercase();
-        if prefix.len() >= ENV_ROLE_ARN.len() || !ENV_ROLE_ARN.starts_with(&prefix) {
-            continue;
-        }
-        let describe = |kind: &str, field: &str| -> Result<Option<String>, String> {
-            let name = json::str_at(source, &[field, "name"]).map_err(|e| entry_path.within(e))?;
-            Ok(
-                json::at(source, &[field])
-                    .map(|_| format!("{kind} {:?}", name.unwrap_or_default())),
-            )
-        };
-        let from = describe("ConfigMap", "configMapRef")?
-            .or(describe("Secret", "secretRef")?)
-            .unwrap_or_else(|| "envFrom".to_owned());
-        found.push(from);
-    }
-    Ok(found)
-}
-
-/// Projected ServiceAccount token volumes with an STS audience.
-fn sts_tokens(
-    spec: &Value,
-    root: &FieldPath<'_>,
-    sts_audiences: &BTreeSet<String>,
-) -> Result<Vec<StsToken>, String> {
-    let Some(volumes) = json::array_at(spec, &["volumes"]).map_err(|e| root.within(e))? else {
-        return Ok(Vec::new());
-    };
-    let volumes_path = root.field("volumes");
-    let mut tokens = Vec::new();
-    for (i, volume) in volumes.iter().enumerate() {
-        let path = volumes_path.index(i);
-        let name = json::item_str(volume, &path, "name")?;
-        let sources =
-            json::array_at(volume, &["projected", "sources"]).map_err(|e| path.within(e))?;
-        for (j, source) in sources.into_iter().flatten().enumerate() {
-            let audience = json::str_at(source, &["serviceAccountToken", "audience"])
-                .map_err(|e| format!("{path}.projected.sources[{j}].{e}"))?;
-            if let Some(audience) = audience.filter(|a| sts_audiences.contains(*a)) {
-                tokens.push(StsToken {
-                    volume: name.unwrap_or_default().to_owned(),
-                    audience: audience.to_owned(),
-                });
-            }
-        }
-    }
-    Ok(tokens)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pod_text::PodText;
     use crate::settings::parse;
     use serde_json::json;
 
+    /// The usage by the `Value` reader, checked against the text reader.
     fn usage(spec: Value) -> PodUsage {
         let settings = parse(&json!({"allowedRoles": {}})).unwrap();
         let audiences = settings.restriction.as_ref().unwrap().sts_audiences.clone();
-        collect(&spec, "spec", &settings, &audiences).unwrap()
+        let read = collect(&spec, "spec", &settings, &audiences).unwrap();
+        let pod = json!({"spec": spec});
+        for text in [pod.to_string(), serde_json::to_string_pretty(&pod).unwrap()] {
+            let from_text = PodText::read_with_usage(&text)
+                .and_then(|pod| pod.usage)
+                .expect("the text reader reads every spec here");
+            assert_eq!(from_text, Spec::read(&spec, "spec").unwrap());
+            assert_eq!(from_text.judge(&settings, &audiences).unwrap(), read);
+        }
+        read
+    }
+
+    #[test]
+    fn the_text_reader_gives_up_where_it_would_be_more_lenient() {
+        let role = |entry: &str| format!(r#"{{"containers": [{{"env": [{entry}]}}]}}"#);
+        for spec in [
+            role(r#"{"name": "AWS_ROLE_ARN", "value": 5}"#),
+            role(r#"{"name": "AWS_ROLE_ARN", "value": "a\"b"}"#),
+            role(r#"{"name": "AWS_ROLE_ARN", "value": "a", "value": "b"}"#),
+            role(r#"{"name": "A", "valueFrom": "x"}"#),
+            r#"{"containers": [{"envFrom": [{"prefix": 1}]}]}"#.to_owned(),
+            r#"{"containers": [{"envFrom": [{"secretRef": "s"}]}]}"#.to_owned(),
+            r#"{"containers": [{"volumeMounts": [{"mountPath": ["x"]}]}]}"#.to_owned(),
+            r#"{"ephemeralContainers": [{"targetContainerName": 1}]}"#.to_owned(),
+            r#"{"ephemeralContainers": [], "ephemeralContainers": []}"#.to_owned(),
+            r#"{"volumes": [{"name": "v", "projected": {"sources": [{"serviceAccountToken": {"audience": 1}}]}}]}"#.to_owned(),
+            r#"{"volumes": [{"name": "v", "projected": {"sources": 1}}]}"#.to_owned(),
+            r#"{"volumes": [{"name": "v", "secret": {}, "secret": null}]}"#.to_owned(),
+            r#"{"os": {"name": "w\u0069ndows"}}"#.to_owned(),
+            r#"{"os": "windows"}"#.to_owned(),
+        ] {
+            let text = format!(r#"{{"spec": {spec}}}"#);
+            assert!(PodText::read_with_usage(&text).is_none(), "{spec}");
+        }
+        // Values the rules do not read may be anything, as for the
+        // `Value` reader.
+        let spec = json!({"os": {"name": 5}, "shareProcessNamespace": "yes",
+            "containers": [{"env": [{"name": "OTHER", "value": 5},
+                                    {"name": "JSON", "value": "{\"a\": 1}"}]}],
+            "volumes": [{"name": "v", "projected": {"sources": [null]}}]});
+        usage(spec);
     }
 
     const ROLE: &str = "arn:aws:iam::111122223333:role/app";

@@ -1,0 +1,195 @@
+//! [`Spec::read`]: the reference reader, from a parsed `Value`. Every wrong
+//! type it meets is an error that names the field.
+
+use serde_json::Value;
+
+use super::{
+    CONFIG_KINDS, Container, Env, EnvFrom, EnvSource, Spec, Volume, is_role_related,
+    prefix_reaches_role,
+};
+use crate::identity::{ContainerKind, ContainerRef};
+use crate::json::{self, FieldPath};
+use crate::pod;
+
+impl<'v> Spec<'v> {
+    /// Reads `spec` (a PodSpec). `spec_path` prefixes field names in errors.
+    pub fn read(spec: &'v Value, spec_path: &str) -> Result<Self, String> {
+        let root = FieldPath::root(spec_path);
+        let mut volumes = read_token_volumes(spec, &root)?;
+        mark_config_volumes(spec, &root, &mut volumes)?;
+        let windows = pod::runs_windows(spec)?;
+        let shared_processes = json::lookup(spec, &["shareProcessNamespace"])
+            .map_err(|e| root.within(e))?
+            == Some(&Value::Bool(true));
+
+        let mut read = Vec::new();
+        for kind in ContainerKind::ALL {
+            let Some(list) = json::array_at(spec, &[kind.field()]).map_err(|e| root.within(e))?
+            else {
+                continue;
+            };
+            let list_path = root.field(kind.field());
+            for (i, c) in list.iter().enumerate() {
+                read.push((c, read_container(c, &list_path.index(i), kind, i)?));
+            }
+        }
+        let mut containers = Vec::with_capacity(read.len());
+        for (value, mut c) in read {
+            let list_path = root.field(c.who.kind.field());
+            let path = list_path.index(c.index);
+            c.env = read_env(value, &path)?;
+            c.env_from = read_env_from(value, &path)?;
+            containers.push(c);
+        }
+        Ok(Spec {
+            volumes,
+            windows,
+            shared_processes,
+            containers,
+        })
+    }
+}
+
+/// Every volume with its projected token audiences.
+fn read_token_volumes<'v>(
+    spec: &'v Value,
+    root: &FieldPath<'_>,
+) -> Result<Vec<Volume<'v>>, String> {
+    let Some(list) = json::array_at(spec, &["volumes"]).map_err(|e| root.within(e))? else {
+        return Ok(Vec::new());
+    };
+    let volumes_path = root.field("volumes");
+    let mut volumes = Vec::with_capacity(list.len());
+    for (i, volume) in list.iter().enumerate() {
+        let path = volumes_path.index(i);
+        let name = json::item_str(volume, &path, "name")?;
+        let sources =
+            json::array_at(volume, &["projected", "sources"]).map_err(|e| path.within(e))?;
+        let mut audiences = Vec::new();
+        for (j, source) in sources.into_iter().flatten().enumerate() {
+            let audience = json::str_at(source, &["serviceAccountToken", "audience"])
+                .map_err(|e| format!("{path}.projected.sources[{j}].{e}"))?;
+            audiences.extend(audience);
+        }
+        volumes.push(Volume {
+            name,
+            audiences,
+            config: None,
+        });
+    }
+    Ok(volumes)
+}
+
+/// Marks volumes whose files a tenant writes: ConfigMaps, Secrets, the
+/// downward API and projected volumes with such sources.
+fn mark_config_volumes(
+    spec: &Value,
+    root: &FieldPath<'_>,
+    volumes: &mut [Volume<'_>],
+) -> Result<(), String> {
+    let Some(list) = json::array_at(spec, &["volumes"]).map_err(|e| root.within(e))? else {
+        return Ok(());
+    };
+    let volumes_path = root.field("volumes");
+    for ((i, volume), read) in list.iter().enumerate().zip(volumes) {
+        let path = volumes_path.index(i);
+        let kind = CONFIG_KINDS
+            .into_iter()
+            .find(|k| json::at(volume, &[k]).is_some());
+        let projected = json::array_at(volume, &["projected", "sources"])
+            .map_err(|e| path.within(e))?
+            .into_iter()
+            .flatten()
+            .any(|s| CONFIG_KINDS.iter().any(|k| json::at(s, &[k]).is_some()));
+        read.config = kind.or(projected.then_some("projected"));
+    }
+    Ok(())
+}
+
+/// A container's name, mounts and debug target; env is read later.
+fn read_container<'v>(
+    c: &'v Value,
+    path: &FieldPath<'_>,
+    kind: ContainerKind,
+    index: usize,
+) -> Result<Container<'v>, String> {
+    let name = json::item_str(c, path, "name")?.unwrap_or_default();
+    let mut mounts = Vec::new();
+    if let Some(list) = json::array_at(c, &["volumeMounts"]).map_err(|e| path.within(e))? {
+        let mounts_path = path.field("volumeMounts");
+        for (j, m) in list.iter().enumerate() {
+            let at = mounts_path.index(j);
+            let name = json::item_str(m, &at, "name")?.unwrap_or_default();
+            let mount_path = json::item_str(m, &at, "mountPath")?.unwrap_or_default();
+            mounts.push((name, mount_path));
+        }
+    }
+    let target = json::item_str(c, path, "targetContainerName")?.filter(|t| !t.is_empty());
+    Ok(Container {
+        who: ContainerRef {
+            kind,
+            name: name.into(),
+        },
+        index,
+        mounts,
+        target,
+        env: Vec::new(),
+        env_from: Vec::new(),
+    })
+}
+
+fn read_env<'v>(c: &'v Value, path: &FieldPath<'_>) -> Result<Vec<Env<'v>>, String> {
+    let Some(list) = json::array_at(c, &["env"]).map_err(|e| path.within(e))? else {
+        return Ok(Vec::new());
+    };
+    let env_path = path.field("env");
+    let mut env = Vec::new();
+    for (j, entry) in list.iter().enumerate() {
+        let entry_path = env_path.index(j);
+        let Some(name) = json::item_str(entry, &entry_path, "name")? else {
+            continue;
+        };
+        if !is_role_related(name) {
+            continue;
+        }
+        let source = match json::object_at(entry, &["valueFrom"]) {
+            Ok(Some(from)) => Ok(EnvSource::From(
+                from.keys().next().map_or("valueFrom", String::as_str),
+            )),
+            Ok(None) => json::str_at(entry, &["value"])
+                .map(|value| EnvSource::Literal(value.unwrap_or_default())),
+            Err(e) => Err(e),
+        };
+        env.push(Env {
+            name,
+            source: source.map_err(|e| entry_path.within(e)),
+        });
+    }
+    Ok(env)
+}
+
+/// `envFrom` entries that could define `AWS_ROLE_ARN`.
+fn read_env_from<'v>(c: &'v Value, path: &FieldPath<'_>) -> Result<Vec<EnvFrom<'v>>, String> {
+    let Some(sources) = json::array_at(c, &["envFrom"]).map_err(|e| path.within(e))? else {
+        return Ok(Vec::new());
+    };
+    let sources_path = path.field("envFrom");
+    let mut found = Vec::new();
+    for (j, source) in sources.iter().enumerate() {
+        let entry_path = sources_path.index(j);
+        let prefix = json::item_str(source, &entry_path, "prefix")?;
+        if !prefix_reaches_role(prefix.unwrap_or("")) {
+            continue;
+        }
+        let reference = |kind: &'static str, field: &str| {
+            let name = json::str_at(source, &[field, "name"]).map_err(|e| entry_path.within(e))?;
+            Ok::<_, String>(json::at(source, &[field]).map(|_| (kind, name.unwrap_or_default())))
+        };
+        let config_map = reference("ConfigMap", "configMapRef")?;
+        let secret = reference("Secret", "secretRef")?;
+        found.push(EnvFrom {
+            source: config_map.or(secret),
+        });
+    }
+    Ok(found)
+}

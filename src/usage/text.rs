@@ -1,0 +1,316 @@
+//! The fields the rules read, taken from the Pod's request text by the
+//! one-pass reader in [`crate::pod_text`], which calls these walkers as it
+//! meets `env`, `volumeMounts`, `envFrom` and `volumes`.
+//!
+//! The contract is the scanner's: never more lenient than [`Spec::read`].
+//! Anything not exactly as typed (a null where a list belongs is fine, as
+//! it is for the `Value` reader; a number for a string, an escape in a value
+//! the rules read, a duplicate key) gives up the whole read, and the caller
+//! reads the parsed Pod, which names the problem.
+
+use super::{CONFIG_KINDS, Env, EnvFrom, EnvSource, Volume, is_role_related, prefix_reaches_role};
+use crate::splice::{Scanner, Seen, Span};
+
+/// An object, or `null`, whose members `member` reads.
+fn object_or_null<'a>(
+    scan: &mut Scanner<'a>,
+    member: impl FnMut(&'a [u8], &mut Scanner<'a>) -> Option<()>,
+) -> Option<bool> {
+    if scan.null()?.is_some() {
+        return Some(false);
+    }
+    scan.object(member).map(|_| true)
+}
+
+/// Present and not `null`, whatever its type (as `json::at` reads it).
+fn present(scan: &mut Scanner<'_>) -> Option<bool> {
+    if scan.null()?.is_some() {
+        return Some(false);
+    }
+    scan.value().map(|_| true)
+}
+
+/// An `env` list: every entry's name into `names` (for the injection), and
+/// the role-related entries into `env`. Returns the list's span.
+pub fn env_list<'a>(
+    scan: &mut Scanner<'a>,
+    names: &mut Vec<&'a str>,
+    env: &mut Vec<Env<'a>>,
+) -> Option<Span> {
+    if let Some(null) = scan.null()? {
+        return Some(null);
+    }
+    scan.array(|scan| {
+        let mut seen = Seen::default();
+        let (mut name, mut value, mut value_from) = (None, None, None);
+        scan.object(|key, scan| {
+            match key {
+                b"name" => {
+                    seen.first(key)?;
+                    name = scan.opt_str()?;
+                }
+                b"value" => {
+                    seen.first(key)?;
+                    value = Some(scan.value()?);
+                }
+                b"valueFrom" => {
+                    seen.first(key)?;
+                    let mut first: Option<&'a [u8]> = None;
+                    let object = object_or_null(scan, |key, scan| {
+                        first = Some(first.map_or(key, |f| f.min(key)));
+                        scan.value().map(drop)
+                    })?;
+                    value_from = object.then_some(first);
+                }
+                _ => {
+                    scan.value()?;
+                }
+            }
+            Some(())
+        })?;
+        let Some(name) = name else {
+            return Some(());
+        };
+        names.push(name);
+        if is_role_related(name) {
+            let source = match value_from {
+                Some(first) => EnvSource::From(match first {
+                    Some(key) => std::str::from_utf8(key).ok()?,
+                    None => "valueFrom",
+                }),
+                None => EnvSource::Literal(literal(scan, value)?),
+            };
+            env.push(Env {
+                name,
+                source: Ok(source),
+            });
+        }
+        Some(())
+    })
+}
+
+/// A `value` that must be a string without escapes, or `null` or absent
+/// (`""`).
+fn literal<'a>(scan: &Scanner<'a>, value: Option<Span>) -> Option<&'a str> {
+    let Some(span) = value else {
+        return Some("");
+    };
+    let text = scan.text_of(span)?;
+    if text == "null" {
+        return Some("");
+    }
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.contains('\\')).then_some(inner)
+}
+
+/// A `volumeMounts` list: names into `names`, (name, mountPath) into `mounts`.
+pub fn mount_list<'a>(
+    scan: &mut Scanner<'a>,
+    names: &mut Vec<&'a str>,
+    mounts: &mut Vec<(&'a str, &'a str)>,
+) -> Option<Span> {
+    if let Some(null) = scan.null()? {
+        return Some(null);
+    }
+    scan.array(|scan| {
+        let mut seen = Seen::default();
+        let (mut name, mut path) = (None, None);
+        scan.object(|key, scan| {
+            match key {
+                b"name" => {
+                    seen.first(key)?;
+                    name = scan.opt_str()?;
+                }
+                b"mountPath" => {
+                    seen.first(key)?;
+                    path = scan.opt_str()?;
+                }
+                _ => {
+                    scan.value()?;
+                }
+            }
+            Some(())
+        })?;
+        names.extend(name);
+        mounts.push((name.unwrap_or_default(), path.unwrap_or_default()));
+        Some(())
+    })
+}
+
+/// An `envFrom` list: the entries that could define `AWS_ROLE_ARN`.
+pub fn env_from_list<'a>(scan: &mut Scanner<'a>, found: &mut Vec<EnvFrom<'a>>) -> Option<()> {
+    if scan.null()?.is_some() {
+        return Some(());
+    }
+    scan.array(|scan| {
+        let mut seen = Seen::default();
+        let mut prefix = None;
+        let (mut config_map, mut secret) = (None, None);
+        scan.object(|key, scan| {
+            match key {
+                b"prefix" => {
+                    seen.first(key)?;
+                    prefix = scan.opt_str()?;
+                }
+                b"configMapRef" | b"secretRef" => {
+                    seen.first(key)?;
+                    let mut name = None;
+                    let mut seen_name = Seen::default();
+                    let present = object_or_null(scan, |key, scan| {
+                        if key == b"name" {
+                            seen_name.first(key)?;
+                            name = scan.opt_str()?;
+                            return Some(());
+                        }
+                        scan.value().map(drop)
+                    })?;
+                    let reference = present.then_some(name.unwrap_or_default());
+                    if key == b"configMapRef" {
+                        config_map = reference;
+                    } else {
+                        secret = reference;
+                    }
+                }
+                _ => {
+                    scan.value()?;
+                }
+            }
+            Some(())
+        })?;
+        if prefix_reaches_role(prefix.unwrap_or_default()) {
+            found.push(EnvFrom {
+                source: config_map
+                    .map(|name| ("ConfigMap", name))
+                    .or(secret.map(|name| ("Secret", name))),
+            });
+        }
+        Some(())
+    })
+    .map(drop)
+}
+
+/// A `volumes` list: names into `names` (for the injection), each volume's
+/// token audiences and config kind into `volumes`.
+pub fn volume_list<'a>(
+    scan: &mut Scanner<'a>,
+    names: &mut Vec<&'a str>,
+    volumes: &mut Vec<Volume<'a>>,
+) -> Option<Span> {
+    if let Some(null) = scan.null()? {
+        return Some(null);
+    }
+    scan.array(|scan| {
+        let mut seen = Seen::default();
+        let mut volume = Volume {
+            name: None,
+            audiences: Vec::new(),
+            config: None,
+        };
+        let mut kinds = [false; 3];
+        let mut projected_config = false;
+        scan.object(|key, scan| {
+            match key {
+                b"name" => {
+                    seen.first(key)?;
+                    volume.name = scan.opt_str()?;
+                }
+                b"projected" => {
+                    seen.first(key)?;
+                    let mut seen_sources = Seen::default();
+                    object_or_null(scan, |key, scan| {
+                        if key != b"sources" {
+                            return scan.value().map(drop);
+                        }
+                        seen_sources.first(key)?;
+                        sources(scan, &mut volume.audiences, &mut projected_config)
+                    })?;
+                }
+                k if let Some(i) = CONFIG_KINDS.iter().position(|c| c.as_bytes() == k) => {
+                    seen.first(key)?;
+                    *kinds.get_mut(i)? = present(scan)?;
+                }
+                _ => {
+                    scan.value()?;
+                }
+            }
+            Some(())
+        })?;
+        // The first present kind in CONFIG_KINDS order, as the `Value`
+        // reader picks it.
+        let kind = CONFIG_KINDS
+            .iter()
+            .zip(kinds)
+            .find_map(|(name, on)| on.then_some(*name));
+        volume.config = kind.or(projected_config.then_some("projected"));
+        names.extend(volume.name);
+        volumes.push(volume);
+        Some(())
+    })
+}
+
+/// `projected.sources`: token audiences, and whether a source is a
+/// tenant-written kind.
+fn sources<'a>(
+    scan: &mut Scanner<'a>,
+    audiences: &mut Vec<&'a str>,
+    config: &mut bool,
+) -> Option<()> {
+    if scan.null()?.is_some() {
+        return Some(());
+    }
+    scan.array(|scan| {
+        let mut seen = Seen::default();
+        object_or_null(scan, |key, scan| {
+            match key {
+                b"serviceAccountToken" => {
+                    seen.first(key)?;
+                    let mut seen_audience = Seen::default();
+                    object_or_null(scan, |key, scan| {
+                        if key != b"audience" {
+                            return scan.value().map(drop);
+                        }
+                        seen_audience.first(key)?;
+                        audiences.extend(scan.opt_str()?);
+                        Some(())
+                    })?;
+                }
+                k if CONFIG_KINDS.iter().any(|c| c.as_bytes() == k) => {
+                    seen.first(key)?;
+                    *config |= present(scan)?;
+                }
+                _ => {
+                    scan.value()?;
+                }
+            }
+            Some(())
+        })
+        .map(drop)
+    })
+    .map(drop)
+}
+
+/// `spec.os`: whether `name` is `windows` (another type is not).
+pub fn os_windows(scan: &mut Scanner<'_>) -> Option<bool> {
+    let mut seen = Seen::default();
+    let mut windows = false;
+    object_or_null(scan, |key, scan| {
+        if key != b"name" {
+            return scan.value().map(drop);
+        }
+        seen.first(key)?;
+        let span = scan.value()?;
+        let text = scan.text_of(span)?;
+        if text.starts_with('"') && text.contains('\\') {
+            return None;
+        }
+        windows = text == "\"windows\"";
+        Some(())
+    })?;
+    Some(windows)
+}
+
+/// `spec.shareProcessNamespace`: only `true` shares.
+pub fn is_true(scan: &mut Scanner<'_>) -> Option<bool> {
+    let span = scan.value()?;
+    Some(scan.text_of(span)? == "true")
+}
