@@ -18,14 +18,16 @@ use serde_json::{Map, Value};
 
 use crate::allowlist::{self, NamespaceAllowance, Violation};
 use crate::constants::NODES_GROUP;
-use crate::identity::{self, Identity, Role, RoleSource, ServiceAccount};
+use crate::identity::{self, Identity, ServiceAccount};
 use crate::json;
 use crate::lookup::{GetResource, Lookup, lookup_service_account};
-use crate::mutation::{self, Injection, PodShape};
+use crate::mutation::{self, Injection};
 use crate::names::{self, Shown};
 use crate::pod;
+use crate::pod::PodShape;
 use crate::pod_text::{Places, PodText};
 use crate::report;
+use crate::role::{Role, RoleSource};
 use crate::settings::{Enforcement, LookupFailure, Restriction, Settings};
 use crate::usage::{self, PodUsage};
 
@@ -455,10 +457,13 @@ fn pod_create_from_text(
 
     if let (Some(restriction), Some(mut spec)) = (&settings.restriction, pod.usage) {
         if let Some(plan) = &plan {
-            spec.add(plan);
+            add_injection(&mut spec, plan);
         }
         let checked = spec
-            .judge(settings, &restriction.sts_audiences)
+            .judge(
+                settings.compose_role_arn.as_ref(),
+                &restriction.sts_audiences,
+            )
             .map(|usage| {
                 restrict_pod_create(
                     settings,
@@ -501,6 +506,18 @@ fn pod_create_from_text(
         }
     };
     Some(Outcome { verdict, warnings })
+}
+
+/// Adds what `plan` injects to `spec`, as [`mutation::Plan::apply`] adds it
+/// to the parsed Pod.
+fn add_injection<'v>(spec: &mut usage::Spec<'v>, plan: &'v mutation::Plan<'_>) {
+    let (volume, additions) = plan.additions();
+    if let Some((name, audience)) = volume {
+        spec.add_token_volume(name, audience);
+    }
+    for addition in additions {
+        spec.add_to_container(addition.field, addition.index, addition.env, addition.mount);
+    }
 }
 
 /// Judges a Pod CREATE's `usage` (read with the injection added) and its
@@ -573,8 +590,14 @@ fn pod_create_parsed(
     // Type errors are reported against the Pod as written, before the
     // injection shifts list indices.
     if let Some(restriction) = &settings.restriction {
-        let checked = spec_at(&object, &["spec"])
-            .and_then(|spec| usage::collect(spec, "spec", settings, &restriction.sts_audiences));
+        let checked = spec_at(&object, &["spec"]).and_then(|spec| {
+            usage::collect(
+                spec,
+                "spec",
+                settings.compose_role_arn.as_ref(),
+                &restriction.sts_audiences,
+            )
+        });
         if let Err(e) = checked {
             return bad(e);
         }
@@ -611,8 +634,14 @@ fn pod_create_parsed(
         if let Some(plan) = &plan {
             plan.apply(&mut object);
         }
-        let usage = spec_at(&object, &["spec"])
-            .and_then(|spec| usage::collect(spec, "spec", settings, &restriction.sts_audiences));
+        let usage = spec_at(&object, &["spec"]).and_then(|spec| {
+            usage::collect(
+                spec,
+                "spec",
+                settings.compose_role_arn.as_ref(),
+                &restriction.sts_audiences,
+            )
+        });
         let usage = match usage {
             Ok(usage) => usage,
             Err(e) => return bad(e),
@@ -761,7 +790,12 @@ fn judge_spec(
     sa_roles: &[Role],
     judge: impl FnOnce(&[&Role], &PodUsage) -> Vec<Violation>,
 ) -> Result<Vec<Violation>, String> {
-    let usage: PodUsage = usage::collect(spec, spec_path, settings, &restriction.sts_audiences)?;
+    let usage: PodUsage = usage::collect(
+        spec,
+        spec_path,
+        settings.compose_role_arn.as_ref(),
+        &restriction.sts_audiences,
+    )?;
     Ok(judge_usage(&usage, sa_roles, judge))
 }
 
@@ -934,7 +968,7 @@ fn service_account(request: Request, settings: &Settings) -> Outcome {
             .map(|raw| {
                 Role::new(
                     raw,
-                    settings,
+                    settings.compose_role_arn.as_ref(),
                     RoleSource::Annotation {
                         key: settings.keys.role_arn.clone(),
                     },

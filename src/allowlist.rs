@@ -9,13 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::arn::{self, RoleArn};
 use crate::constants::ENV_ROLE_ARN;
-use serde::Deserializer;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::glob::{self, Glob, NAMESPACE_PLACEHOLDER};
-use crate::identity::{ContainerRef, Role, RoleSource};
 use crate::names::{self, Shown};
-use crate::settings::PatternList;
+use crate::role::{ContainerRef, Role, RoleSource};
 use crate::usage::{PodUsage, StsToken, Unverifiable};
 
 /// [`RolePattern::matches`] of a pattern as written, without compiling it:
@@ -503,6 +502,42 @@ fn judge(
     violations
 }
 
+/// `allowedRoles` values: a list of patterns, or one string of
+/// whitespace-separated patterns (role ARNs never contain whitespace).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[serde(transparent)]
+pub struct PatternList(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for PatternList {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = PatternList;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a list of role ARN patterns, or one string of space-separated patterns",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, patterns: &str) -> Result<PatternList, E> {
+                Ok(PatternList(
+                    patterns.split_whitespace().map(str::to_owned).collect(),
+                ))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<PatternList, A::Error> {
+                let mut patterns = Vec::new();
+                while let Some(p) = seq.next_element::<String>()? {
+                    patterns.push(p);
+                }
+                Ok(PatternList(patterns))
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -534,8 +569,8 @@ mod tests {
     fn each_role_value_is_judged_once_where_it_first_appears() {
         let settings = crate::settings::parse(&serde_json::json!({})).unwrap();
         let env = |name: &str| RoleSource::Env {
-            container: crate::identity::ContainerRef {
-                kind: crate::identity::ContainerKind::Regular,
+            container: crate::role::ContainerRef {
+                kind: crate::role::ContainerKind::Regular,
                 name: name.into(),
             },
         };
@@ -543,14 +578,18 @@ mod tests {
         let roles = [
             Role::new(
                 denied,
-                &settings,
+                settings.compose_role_arn.as_ref(),
                 RoleSource::Annotation { key: "k".into() },
             ),
-            Role::new(denied, &settings, env("a")),
-            Role::new("arn:aws:iam::111122223333:role/ok", &settings, env("b")),
-            Role::new("bad", &settings, env("c")),
-            Role::new(denied, &settings, env("d")),
-            Role::new("bad", &settings, env("e")),
+            Role::new(denied, settings.compose_role_arn.as_ref(), env("a")),
+            Role::new(
+                "arn:aws:iam::111122223333:role/ok",
+                settings.compose_role_arn.as_ref(),
+                env("b"),
+            ),
+            Role::new("bad", settings.compose_role_arn.as_ref(), env("c")),
+            Role::new(denied, settings.compose_role_arn.as_ref(), env("d")),
+            Role::new("bad", settings.compose_role_arn.as_ref(), env("e")),
         ];
         let refs: Vec<&Role> = roles.iter().collect();
         let allowed = allowed(&[("team-a", &["arn:aws:iam::111122223333:role/ok"])]);

@@ -6,16 +6,12 @@
 //! 3. a `serviceAccountMappings` entry for `<ns>/<sa>`, then `*/<sa>`;
 //! 4. nothing: the Pod is left alone.
 
-use std::fmt;
-use std::rc::Rc;
-
 use serde_json::{Map, Value};
 
-use crate::arn::{self, RoleArn};
 use crate::constants::*;
 use crate::gocompat::{parse_bool, parse_int64};
 use crate::json::map_str;
-use crate::names::Shown;
+use crate::role::{Role, RoleSource};
 use crate::settings::{Mapping, Settings};
 
 /// The ServiceAccount as far as identity resolution cares.
@@ -25,149 +21,6 @@ pub enum ServiceAccount<'a> {
     Found(Option<&'a Map<String, Value>>),
     /// The API server says it does not exist.
     Missing,
-}
-
-/// Where a role came from, for messages.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum RoleSource {
-    /// `<prefix>/role-arn` on the ServiceAccount.
-    Annotation { key: String },
-    /// A `serviceAccountMappings` entry.
-    Mapping { key: String },
-    /// The `roleArn` of a `podIdentity.associations` entry.
-    PodIdentityAssociation,
-    /// A literal `AWS_ROLE_ARN` in a container's `env`.
-    Env { container: ContainerRef },
-    /// `-Daws.roleArn` in a JVM options variable of a container's `env`.
-    JavaOption {
-        container: ContainerRef,
-        variable: String,
-    },
-}
-
-/// Which kind of container, for messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ContainerKind {
-    Init,
-    Regular,
-    Ephemeral,
-}
-
-impl ContainerKind {
-    /// The PodSpec field holding containers of this kind.
-    pub fn field(self) -> &'static str {
-        match self {
-            ContainerKind::Init => "initContainers",
-            ContainerKind::Regular => "containers",
-            ContainerKind::Ephemeral => "ephemeralContainers",
-        }
-    }
-
-    pub const ALL: [ContainerKind; 3] = [
-        ContainerKind::Init,
-        ContainerKind::Regular,
-        ContainerKind::Ephemeral,
-    ];
-}
-
-/// A container, named for messages: `init container "setup"`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ContainerRef {
-    pub kind: ContainerKind,
-    /// Shared: every violation in a container refers to its name.
-    pub name: Rc<str>,
-}
-
-impl fmt::Display for ContainerRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match self.kind {
-            ContainerKind::Init => "init container",
-            ContainerKind::Regular => "container",
-            ContainerKind::Ephemeral => "ephemeral container",
-        };
-        write!(f, "{kind} {}", Shown(&self.name))
-    }
-}
-
-impl RoleSource {
-    /// The container the role was found in, if it came from one.
-    pub fn container(&self) -> Option<&ContainerRef> {
-        match self {
-            RoleSource::Env { container } | RoleSource::JavaOption { container, .. } => {
-                Some(container)
-            }
-            _ => None,
-        }
-    }
-
-    /// The source apart from its container, for merging violations.
-    pub fn merge_parts(&self) -> (&'static str, &str) {
-        match self {
-            RoleSource::Annotation { key } => ("annotation", key),
-            RoleSource::Mapping { key } => ("mapping", key),
-            RoleSource::PodIdentityAssociation => ("association", ""),
-            RoleSource::Env { .. } => ("env", ""),
-            RoleSource::JavaOption { variable, .. } => ("java", variable),
-        }
-    }
-
-    /// The source, naming its container as `container` (which may stand
-    /// for several).
-    pub fn with_container(&self, container: &str) -> String {
-        match self {
-            RoleSource::Env { .. } => format!("env AWS_ROLE_ARN of {container}"),
-            RoleSource::JavaOption { variable, .. } => {
-                format!(
-                    "-Daws.roleArn in env {} of {container}",
-                    Shown(variable).bare()
-                )
-            }
-            other => other.to_string(),
-        }
-    }
-}
-
-impl fmt::Display for RoleSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RoleSource::Annotation { key } => write!(f, "ServiceAccount annotation {key}"),
-            RoleSource::Mapping { key } => write!(f, "serviceAccountMappings entry {key:?}"),
-            RoleSource::PodIdentityAssociation => f.write_str("podIdentity association"),
-            RoleSource::Env { container } => write!(f, "env AWS_ROLE_ARN of {container}"),
-            RoleSource::JavaOption {
-                container,
-                variable,
-            } => write!(f, "-Daws.roleArn in env {variable} of {container}"),
-        }
-    }
-}
-
-/// A role value as found, and whether it is a well-formed role ARN.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Role {
-    /// What upstream would inject as `AWS_ROLE_ARN`: the value as written,
-    /// or composed from a bare name under `composeRoleArn`.
-    pub value: String,
-    pub arn: Result<RoleArn, String>,
-    pub source: RoleSource,
-}
-
-impl Role {
-    /// A role value as written, composed under `composeRoleArn`, parsed.
-    pub fn new(raw: &str, settings: &Settings, source: RoleSource) -> Role {
-        let value = arn::compose_role_arn(raw, settings.compose_role_arn.as_ref())
-            .unwrap_or_else(|| raw.to_owned());
-        let arn = RoleArn::parse(&value);
-        Role { value, arn, source }
-    }
-
-    fn parsed(arn: RoleArn, source: RoleSource) -> Role {
-        Role {
-            value: arn.to_string(),
-            arn: Ok(arn),
-            source,
-        }
-    }
 }
 
 /// The identity a Pod resolves to.
@@ -231,7 +84,7 @@ pub fn resolve(
     {
         let role = Role::new(
             raw,
-            settings,
+            settings.compose_role_arn.as_ref(),
             RoleSource::Annotation {
                 key: keys.role_arn.clone(),
             },
@@ -282,7 +135,7 @@ pub fn roles_for(
     match annotation {
         Some(raw) => roles.push(Role::new(
             raw,
-            settings,
+            settings.compose_role_arn.as_ref(),
             RoleSource::Annotation {
                 key: keys.role_arn.clone(),
             },

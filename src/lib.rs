@@ -29,6 +29,7 @@ pub mod names;
 pub mod pod;
 pub mod pod_text;
 pub mod report;
+pub mod role;
 pub mod settings;
 pub mod splice;
 #[cfg(any(test, feature = "testgen"))]

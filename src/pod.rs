@@ -1,14 +1,17 @@
 //! What the policy reads from a Pod (or a Pod template): who it is, which
-//! ServiceAccount it runs as, and its annotations. Type errors are reported
-//! with the field's path.
+//! ServiceAccount it runs as, its annotations, and the [`PodShape`] the
+//! injection is planned from. Type errors are reported with the field's
+//! path.
 
 use serde_json::{Map, Value};
 
 use crate::constants::{
-    DEFAULT_SERVICE_ACCOUNT, POD_OS_WINDOWS, WINDOWS_NODE_SELECTORS, WINDOWS_OS_VALUE,
+    DEFAULT_SERVICE_ACCOUNT, POD_IDENTITY_LABEL, POD_IDENTITY_LABEL_VALUE, POD_OS_WINDOWS,
+    SKIP_WEBHOOK_LABEL, WINDOWS_NODE_SELECTORS, WINDOWS_OS_VALUE,
 };
-use crate::json;
+use crate::json::{self, FieldPath, type_error};
 use crate::names::Shown;
+use crate::role::ContainerKind;
 
 /// How messages refer to an object: its name, else its `generateName`.
 pub fn display_name(kind: &str, object: &Value) -> String {
@@ -81,6 +84,106 @@ pub fn runs_windows(spec: &Value) -> Result<bool, String> {
         .map_err(|e| format!("spec.{e}"))?
         .and_then(Value::as_str);
     Ok(os == Some(POD_OS_WINDOWS) || is_windows(spec)?)
+}
+
+/// What the injection reads from a Pod, read once: from the parsed Pod by
+/// [`PodShape::of_value`], which also checks every type, or from the request
+/// text by [`crate::pod_text::PodText::read`].
+#[derive(Debug, Default, PartialEq)]
+pub struct PodShape<'a> {
+    /// `metadata` is absent, null or an object, so a label can be set.
+    pub labels_writable: bool,
+    /// The Pod Identity label is already `enabled`.
+    pub pod_identity_labeled: bool,
+    /// The Pod carries [`SKIP_WEBHOOK_LABEL`] (any value): no injection.
+    pub skip_webhook_labeled: bool,
+    pub windows: bool,
+    pub volumes: Vec<&'a str>,
+    pub init_containers: Vec<ContainerShape<'a>>,
+    pub containers: Vec<ContainerShape<'a>>,
+}
+
+/// A container's name and the names of its env entries and mounts.
+#[derive(Debug, Default, PartialEq)]
+pub struct ContainerShape<'a> {
+    pub name: &'a str,
+    pub env: Vec<&'a str>,
+    pub mounts: Vec<&'a str>,
+}
+
+impl<'a> PodShape<'a> {
+    /// Reads a parsed Pod, checking the type of every field the injection
+    /// reads or extends, so a malformed Pod is rejected whole.
+    pub fn of_value(pod: &'a Value) -> Result<PodShape<'a>, String> {
+        let spec = pod
+            .get("spec")
+            .ok_or_else(|| "spec is missing".to_owned())?;
+        if !spec.is_object() {
+            return Err(type_error("spec", "an object", spec));
+        }
+        let labels = json::object_at(pod, &["metadata", "labels"])?;
+        let spec_path = FieldPath::root("spec");
+        let mut shape = PodShape {
+            labels_writable: matches!(
+                pod.get("metadata"),
+                None | Some(Value::Null | Value::Object(_))
+            ),
+            pod_identity_labeled: json::map_str(labels, POD_IDENTITY_LABEL)
+                == Some(POD_IDENTITY_LABEL_VALUE),
+            skip_webhook_labeled: labels.is_some_and(|l| l.contains_key(SKIP_WEBHOOK_LABEL)),
+            ..PodShape::default()
+        };
+        if let Some(volumes) =
+            json::array_at(spec, &["volumes"]).map_err(|e| spec_path.within(e))?
+        {
+            let volumes_path = spec_path.field("volumes");
+            for (i, v) in volumes.iter().enumerate() {
+                shape
+                    .volumes
+                    .extend(json::item_str(v, &volumes_path.index(i), "name")?);
+            }
+        }
+        for kind in [ContainerKind::Init, ContainerKind::Regular] {
+            let field = kind.field();
+            let Some(containers) =
+                json::array_at(spec, &[field]).map_err(|e| spec_path.within(e))?
+            else {
+                continue;
+            };
+            let containers_path = spec_path.field(field);
+            let mut list = Vec::with_capacity(containers.len());
+            for (i, c) in containers.iter().enumerate() {
+                let path = containers_path.index(i);
+                let mut container = ContainerShape {
+                    name: json::item_str(c, &path, "name")?.unwrap_or(""),
+                    ..ContainerShape::default()
+                };
+                for (list, names) in [
+                    ("env", &mut container.env),
+                    ("volumeMounts", &mut container.mounts),
+                ] {
+                    if let Some(items) = json::array_at(c, &[list]).map_err(|e| path.within(e))? {
+                        let list_path = path.field(list);
+                        for (j, item) in items.iter().enumerate() {
+                            names.extend(json::item_str(item, &list_path.index(j), "name")?);
+                        }
+                    }
+                }
+                list.push(container);
+            }
+            *shape.containers_mut(kind) = list;
+        }
+        shape.windows = is_windows(spec)?;
+        Ok(shape)
+    }
+
+    fn containers_mut(&mut self, kind: ContainerKind) -> &mut Vec<ContainerShape<'a>> {
+        if kind == ContainerKind::Init {
+            &mut self.init_containers
+        } else {
+            &mut self.containers
+        }
+    }
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@ use crate::constants::{
     POD_IDENTITY_LABEL, POD_IDENTITY_LABEL_VALUE, SKIP_WEBHOOK_LABEL, WINDOWS_NODE_SELECTORS,
     WINDOWS_OS_VALUE,
 };
-use crate::identity::{ContainerKind, ContainerRef};
-use crate::mutation::{ContainerShape, PodShape};
+use crate::pod::{ContainerShape, PodShape};
+use crate::role::{ContainerKind, ContainerRef};
 use crate::splice::{Scanner, Seen, Span};
 use crate::usage::{self, text as rules};
 

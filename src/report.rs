@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use crate::allowlist::{MergeKey, NamespaceAllowance, Violation};
-use crate::identity::ContainerRef;
 use crate::names;
+use crate::role::ContainerRef;
 
 /// Longest rejection message, in bytes.
 pub const MESSAGE_LIMIT: usize = 4096;
@@ -152,8 +152,8 @@ pub fn bound_warnings(warnings: &mut Vec<String>) {
 mod tests {
     use super::*;
     use crate::allowlist::AllowedRoles;
-    use crate::identity::{ContainerKind, ContainerRef};
-    use crate::settings::PatternList;
+    use crate::allowlist::PatternList;
+    use crate::role::{ContainerKind, ContainerRef};
     use crate::usage::Unverifiable;
 
     fn allowed() -> AllowedRoles {
@@ -222,7 +222,7 @@ mod tests {
             0,
             Violation::NotAllowed {
                 role: "arn:aws:iam::999988887777:role/admin".into(),
-                source: crate::identity::RoleSource::PodIdentityAssociation,
+                source: crate::role::RoleSource::PodIdentityAssociation,
             },
         );
         let warnings = warnings("Pod \"web\"", &allowance, &violations);

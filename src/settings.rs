@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::allowlist::AllowedRoles;
+use crate::allowlist::{AllowedRoles, PatternList};
 use crate::arn::{self, ComposeRoleArn, RoleArn};
 use crate::constants::*;
 use crate::names;
@@ -110,42 +110,6 @@ impl<'de> Deserialize<'de> for MappingEntry {
             ) -> Result<MappingEntry, A::Error> {
                 RawMapping::deserialize(serde::de::value::MapAccessDeserializer::new(map))
                     .map(MappingEntry)
-            }
-        }
-        deserializer.deserialize_any(Visit)
-    }
-}
-
-/// `allowedRoles` values: a list of patterns, or one string of
-/// whitespace-separated patterns (role ARNs never contain whitespace).
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-#[serde(transparent)]
-pub struct PatternList(pub Vec<String>);
-
-impl<'de> Deserialize<'de> for PatternList {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = PatternList;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a list of role ARN patterns, or one string of space-separated patterns",
-                )
-            }
-            fn visit_str<E: serde::de::Error>(self, patterns: &str) -> Result<PatternList, E> {
-                Ok(PatternList(
-                    patterns.split_whitespace().map(str::to_owned).collect(),
-                ))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<PatternList, A::Error> {
-                let mut patterns = Vec::new();
-                while let Some(p) = seq.next_element::<String>()? {
-                    patterns.push(p);
-                }
-                Ok(PatternList(patterns))
             }
         }
         deserializer.deserialize_any(Visit)

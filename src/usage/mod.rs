@@ -11,10 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use crate::arn::ComposeRoleArn;
 use crate::constants::{AWS_CONFIG_FILE_ENV, ENV_ROLE_ARN, JAVA_OPTIONS_ENV, JAVA_ROLE_PROPERTY};
-use crate::identity::{ContainerKind, ContainerRef, Role, RoleSource};
-use crate::mutation::Plan;
-use crate::settings::Settings;
+use crate::role::{ContainerKind, ContainerRef, Role, RoleSource};
 
 mod read;
 pub mod text;
@@ -171,56 +170,54 @@ fn prefix_reaches_role(prefix: &str) -> bool {
 pub fn collect(
     spec: &Value,
     spec_path: &str,
-    settings: &Settings,
+    compose: Option<&ComposeRoleArn>,
     sts_audiences: &BTreeSet<String>,
 ) -> Result<PodUsage, String> {
-    Spec::read(spec, spec_path)?.judge(settings, sts_audiences)
+    Spec::read(spec, spec_path)?.judge(compose, sts_audiences)
 }
 
 impl<'v> Spec<'v> {
-    /// Adds what `plan` injects, as [`Plan::apply`] adds it to a `Value`:
-    /// the token volume first, env entries and the mount last.
-    pub fn add(&mut self, plan: &'v Plan<'_>) {
-        let (volume, additions) = plan.additions();
-        if let Some((name, audience)) = volume {
-            self.volumes.insert(
-                0,
-                Volume {
-                    name: Some(name),
-                    audiences: Some(audience)
-                        .filter(|a| !a.is_empty())
-                        .into_iter()
-                        .collect(),
-                    config: None,
-                },
-            );
-        }
-        for addition in additions {
-            let Some(c) = self
-                .containers
-                .iter_mut()
-                .find(|c| c.who.kind.field() == addition.field && c.index == addition.index)
-            else {
-                continue;
-            };
-            c.env.extend(
-                addition
-                    .env
-                    .into_iter()
-                    .filter(|(name, _)| is_role_related(name))
-                    .map(|(name, value)| Env {
-                        name,
-                        source: Ok(EnvSource::Literal(value)),
-                    }),
-            );
-            c.mounts.extend(addition.mount);
-        }
+    /// Adds the injected token volume, first, as the injection puts it.
+    pub fn add_token_volume(&mut self, name: &'v str, audience: &'v str) {
+        let volume = Volume {
+            name: Some(name),
+            audiences: Some(audience)
+                .filter(|a| !a.is_empty())
+                .into_iter()
+                .collect(),
+            config: None,
+        };
+        self.volumes.insert(0, volume);
+    }
+
+    /// Adds injected env entries and a mount at the end of the container
+    /// `spec.<field>[index]`, as the injection appends them.
+    pub fn add_to_container(
+        &mut self,
+        field: &str,
+        index: usize,
+        env: Vec<(&'v str, &'v str)>,
+        mount: Option<(&'v str, &'v str)>,
+    ) {
+        let Some(c) = self
+            .containers
+            .iter_mut()
+            .find(|c| c.who.kind.field() == field && c.index == index)
+        else {
+            return;
+        };
+        let role_related = env.into_iter().filter(|(name, _)| is_role_related(name));
+        c.env.extend(role_related.map(|(name, value)| Env {
+            name,
+            source: Ok(EnvSource::Literal(value)),
+        }));
+        c.mounts.extend(mount);
     }
 
     /// What the spec says about roles.
     pub fn judge(
         &self,
-        settings: &Settings,
+        compose: Option<&ComposeRoleArn>,
         sts_audiences: &BTreeSet<String>,
     ) -> Result<PodUsage, String> {
         let mut usage = PodUsage::default();
@@ -272,14 +269,7 @@ impl<'v> Spec<'v> {
                 None
             };
             let token = own.or(via_target).or(via_shared);
-            judge_container(
-                c,
-                token,
-                self.windows,
-                settings,
-                &config_volumes,
-                &mut usage,
-            )?;
+            judge_container(c, token, self.windows, compose, &config_volumes, &mut usage)?;
         }
         usage.sts_tokens = tokens;
         Ok(usage)
@@ -292,7 +282,7 @@ fn judge_container(
     c: &Container<'_>,
     token: Option<&str>,
     windows: bool,
-    settings: &Settings,
+    compose: Option<&ComposeRoleArn>,
     config_volumes: &BTreeMap<&str, &'static str>,
     usage: &mut PodUsage,
 ) -> Result<(), String> {
@@ -326,14 +316,14 @@ fn judge_container(
             if !value.is_empty() {
                 usage.env_roles.push(Role::new(
                     value,
-                    settings,
+                    compose,
                     RoleSource::Env {
                         container: c.who.clone(),
                     },
                 ));
             }
         } else if java {
-            java_options(value, name, c, settings, usage);
+            java_options(value, name, c, compose, usage);
         } else if let Some(volume) = config_file_volume(value, &c.mounts, config_volumes) {
             usage.unverifiable.push(Unverifiable::ConfigFile {
                 container: c.who.clone(),
@@ -365,7 +355,7 @@ fn java_options(
     value: &str,
     variable: &str,
     c: &Container<'_>,
-    settings: &Settings,
+    compose: Option<&ComposeRoleArn>,
     usage: &mut PodUsage,
 ) {
     let mut from_file = false;
@@ -387,7 +377,7 @@ fn java_options(
         if !role.is_empty() {
             usage.env_roles.push(Role::new(
                 role,
-                settings,
+                compose,
                 RoleSource::JavaOption {
                     container: c.who.clone(),
                     variable: variable.to_owned(),
@@ -458,14 +448,25 @@ mod tests {
     fn usage(spec: Value) -> PodUsage {
         let settings = parse(&json!({"allowedRoles": {}})).unwrap();
         let audiences = settings.restriction.as_ref().unwrap().sts_audiences.clone();
-        let read = collect(&spec, "spec", &settings, &audiences).unwrap();
+        let read = collect(
+            &spec,
+            "spec",
+            settings.compose_role_arn.as_ref(),
+            &audiences,
+        )
+        .unwrap();
         let pod = json!({"spec": spec});
         for text in [pod.to_string(), serde_json::to_string_pretty(&pod).unwrap()] {
             let from_text = PodText::read_with_usage(&text)
                 .and_then(|pod| pod.usage)
                 .expect("the text reader reads every spec here");
             assert_eq!(from_text, Spec::read(&spec, "spec").unwrap());
-            assert_eq!(from_text.judge(&settings, &audiences).unwrap(), read);
+            assert_eq!(
+                from_text
+                    .judge(settings.compose_role_arn.as_ref(), &audiences)
+                    .unwrap(),
+                read
+            );
         }
         read
     }
@@ -625,7 +626,7 @@ mod tests {
         let err = collect(
             &json!({"containers": [{"env": [{"name": 5}]}]}),
             "spec",
-            &settings,
+            settings.compose_role_arn.as_ref(),
             &BTreeSet::new(),
         )
         .unwrap_err();
@@ -636,7 +637,7 @@ mod tests {
         let err = collect(
             &json!({"volumes": [{"projected": {"sources": "x"}}]}),
             "spec",
-            &settings,
+            settings.compose_role_arn.as_ref(),
             &BTreeSet::new(),
         )
         .unwrap_err();

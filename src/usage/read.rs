@@ -7,9 +7,9 @@ use super::{
     CONFIG_KINDS, Container, Env, EnvFrom, EnvSource, Spec, Volume, is_role_related,
     prefix_reaches_role,
 };
-use crate::identity::{ContainerKind, ContainerRef};
 use crate::json::{self, FieldPath};
 use crate::pod;
+use crate::role::{ContainerKind, ContainerRef};
 
 impl<'v> Spec<'v> {
     /// Reads `spec` (a PodSpec). `spec_path` prefixes field names in errors.

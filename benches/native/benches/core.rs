@@ -8,9 +8,9 @@ use std::collections::BTreeSet;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use irsa_policy::allowlist;
-use irsa_policy::identity::{Role, RoleSource};
 use irsa_policy::mutation::{self, Injection};
 use irsa_policy::pod_text::PodText;
+use irsa_policy::role::{Role, RoleSource};
 use irsa_policy::settings;
 use irsa_policy::usage;
 use kubewarden_policy_sdk::host_capabilities::kubernetes::GetResourceRequest;
@@ -24,7 +24,11 @@ fn injection(c: &mut Criterion) {
     let settings = settings::parse(&json!({"awsDefaultRegion": "eu-west-1"}))
         .unwrap_or_else(|e| panic!("{e}"));
     let identity = irsa_policy::identity::Identity::Irsa {
-        role: Role::new(ROLE, &settings, RoleSource::Annotation { key: "k".into() }),
+        role: Role::new(
+            ROLE,
+            settings.compose_role_arn.as_ref(),
+            RoleSource::Annotation { key: "k".into() },
+        ),
         audience: "sts.amazonaws.com".into(),
         regional_sts: true,
         expiration: 86400,
@@ -82,11 +86,7 @@ fn injection(c: &mut Criterion) {
 
 fn allow_list(c: &mut Criterion) {
     let mut group = c.benchmark_group("allowlist/namespaces-x10-patterns");
-    let role = Role::new(
-        ROLE,
-        &settings::parse(&json!({})).unwrap_or_else(|e| panic!("{e}")),
-        RoleSource::Annotation { key: "k".into() },
-    );
+    let role = Role::new(ROLE, None, RoleSource::Annotation { key: "k".into() });
     for namespaces in [5usize, 50, 500] {
         let settings = settings::parse(&json!({"allowedRoles": allowed_roles(namespaces, 10)}))
             .unwrap_or_else(|e| panic!("{e}"));
