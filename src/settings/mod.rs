@@ -1,0 +1,238 @@
+//! Policy settings: the raw camelCase document users write, and the
+//! validated [`Settings`] the rest of the policy works with.
+//!
+//! Every default equals the webhook flag it replaces (see `constants`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::allowlist::{AllowedRoles, PatternList};
+use crate::arn::{ComposeRoleArn, RoleArn};
+use crate::constants::*;
+
+mod raw;
+mod validate;
+
+pub use raw::*;
+
+#[cfg(test)]
+mod tests;
+
+/// How much of the settings to check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// Everything, every pattern: `validate_settings`, when the policy is
+    /// loaded.
+    All,
+    /// What a request needs: the settings were validated when the policy
+    /// was loaded, so the patterns are read only for the namespace at hand.
+    Request,
+}
+
+/// What to do when the ServiceAccount lookup fails for a reason other than
+/// "not found".
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LookupFailure {
+    /// Fail closed: a Pod admitted without its credentials would silently
+    /// fall back to the node's IAM role.
+    #[default]
+    Reject,
+    Accept,
+}
+
+/// What a violation of `allowedRoles` does.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Enforcement {
+    /// Reject the request (403) with every violation.
+    #[default]
+    Deny,
+    /// Admit it with one admission warning per violation (for rollout).
+    Warn,
+}
+
+/// The allow-list and how to apply it; present only when `allowedRoles` is set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Restriction {
+    pub allowed: AllowedRoles,
+    pub enforcement: Enforcement,
+    /// Token audiences that STS accepts: `tokenAudience`,
+    /// `sts.amazonaws.com` and `stsAudiences`.
+    pub sts_audiences: BTreeSet<String>,
+    /// `trustedTokenRequesters`: users and groups besides the nodes that may
+    /// request tokens with a guarded audience.
+    pub trusted_users: Vec<String>,
+    pub trusted_groups: Vec<String>,
+}
+
+/// Annotation keys derived from `annotationPrefix`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnnotationKeys {
+    pub role_arn: String,
+    pub audience: String,
+    pub sts_regional_endpoints: String,
+    pub token_expiration: String,
+    pub skip_containers: String,
+}
+
+impl AnnotationKeys {
+    fn new(prefix: &str) -> Self {
+        let key = |name: &str| format!("{prefix}/{name}");
+        AnnotationKeys {
+            role_arn: key(ROLE_ARN_ANNOTATION),
+            audience: key(AUDIENCE_ANNOTATION),
+            sts_regional_endpoints: key(STS_REGIONAL_ENDPOINTS_ANNOTATION),
+            token_expiration: key(TOKEN_EXPIRATION_ANNOTATION),
+            skip_containers: key(SKIP_CONTAINERS_ANNOTATION),
+        }
+    }
+}
+
+/// A `serviceAccountMappings` entry. `None` fields inherit the global setting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapping {
+    pub role_arn: RoleArn,
+    pub audience: Option<String>,
+    pub sts_regional_endpoints: Option<bool>,
+    pub token_expiration: Option<i64>,
+}
+
+/// Namespace part of a mapping key: upstream matches `<ns>/<sa>`, then the
+/// literal `*/<sa>` (not a glob).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MappingNamespace {
+    Exact(String),
+    Any,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodIdentity {
+    /// `(namespace, serviceAccount)` pairs, matched exactly.
+    pub associations: BTreeMap<(String, String), Option<RoleArn>>,
+    pub audience: String,
+    pub mount_path: String,
+    pub volume_name: String,
+    pub token_path: String,
+    pub full_uri: String,
+}
+
+/// Validated settings, from [`RawSettings`]. A request builds them from the
+/// payload (policy-server evaluates each request on a fresh instance), reading
+/// `allowedRoles` only for its namespace ([`Check::Request`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub keys: AnnotationKeys,
+    pub token_audience: String,
+    pub token_mount_path: String,
+    pub token_expiration: i64,
+    pub region: Option<String>,
+    pub sts_regional_endpoints: bool,
+    pub compose_role_arn: Option<ComposeRoleArn>,
+    pub mappings: BTreeMap<(MappingNamespace, String), Mapping>,
+    pub pod_identity: Option<PodIdentity>,
+    pub lookup_failure: LookupFailure,
+    pub inject: bool,
+    /// `None` without `allowedRoles`: injection only, no role restriction.
+    pub restriction: Option<Restriction>,
+}
+
+/// Parses and validates a settings document (JSON). The error names every
+/// bad field and says why it is bad.
+pub fn parse(document: &serde_json::Value) -> Result<Settings, String> {
+    let raw: RawSettings = if document.is_null() {
+        RawSettings::default()
+    } else {
+        serde_path_to_error::deserialize(document).map_err(|e| deserialize_error(&e))?
+    };
+    Settings::from_raw(raw).map_err(|errors| format!("settings: {}", errors.join("; ")))
+}
+
+/// Parses settings straight from bytes, so even a number JSON cannot hold
+/// (`1e400`) is reported with its field. Empty input means defaults.
+pub fn parse_bytes(document: &[u8]) -> Result<Settings, String> {
+    parse_bytes_checking(document, Check::All)
+}
+
+/// [`parse_bytes`], checking as much as `check` says.
+pub fn parse_bytes_checking(document: &[u8], check: Check) -> Result<Settings, String> {
+    if document.iter().all(u8::is_ascii_whitespace) {
+        return parse(&serde_json::Value::Null);
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(document);
+    let raw: Option<RawSettings> =
+        serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+            let at_root = matches!(e.path().to_string().as_str(), "." | "?");
+            if e.inner().is_eof() || (e.inner().is_syntax() && at_root) {
+                format!("settings are not valid JSON: {}", e.inner())
+            } else {
+                deserialize_error(&e)
+            }
+        })?;
+    deserializer
+        .end()
+        .map_err(|e| format!("settings are not valid JSON: {e}"))?;
+    Settings::from_raw_checking(raw.unwrap_or_default(), check)
+        .map_err(|errors| format!("settings: {}", errors.join("; ")))
+}
+
+/// Reads `allowedRoles` whole and checks every key and pattern.
+fn parse_allowed_roles(doc: &AllowedRolesDocument) -> Result<AllowedRoles, Vec<String>> {
+    let mut deserializer = serde_json::Deserializer::from_str(doc.0.get());
+    let map: BTreeMap<String, PatternList> = serde_path_to_error::deserialize(&mut deserializer)
+        .map_err(|e| {
+            let path = e.path().to_string();
+            let at = if path == "." || path == "?" {
+                String::new()
+            } else {
+                format!(".{path}")
+            };
+            vec![format!("allowedRoles{at}: {}", e.inner())]
+        })?;
+    AllowedRoles::parse(&map)
+}
+
+fn deserialize_error(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let path = e.path().to_string();
+    if path == "." || path == "?" {
+        format!("settings: {}", e.inner())
+    } else {
+        format!("settings: {path}: {}", e.inner())
+    }
+}
+
+impl Settings {
+    /// The mapping for `<ns>/<sa>`, else `*/<sa>` (upstream `cache.go:139-142`),
+    /// with the key that matched.
+    pub fn mapping_for(
+        &self,
+        namespace: &str,
+        service_account: &str,
+    ) -> Option<(String, &Mapping)> {
+        match self.exact_mapping_for(namespace, service_account) {
+            Some(m) => Some((format!("{namespace}/{service_account}"), m)),
+            None => self
+                .mappings
+                .get(&(MappingNamespace::Any, service_account.to_owned()))
+                .map(|m| (format!("*/{service_account}"), m)),
+        }
+    }
+
+    /// The mapping for exactly `<ns>/<sa>`: Pod Identity's common
+    /// configuration ignores the `*` entries (`cache.go:159-166`).
+    pub fn exact_mapping_for(&self, namespace: &str, service_account: &str) -> Option<&Mapping> {
+        self.mappings.get(&(
+            MappingNamespace::Exact(namespace.to_owned()),
+            service_account.to_owned(),
+        ))
+    }
+
+    /// Whether `(namespace, serviceAccount)` has a Pod Identity association.
+    pub fn pod_identity_for(&self, namespace: &str, service_account: &str) -> Option<&PodIdentity> {
+        self.pod_identity.as_ref().filter(|pi| {
+            pi.associations
+                .contains_key(&(namespace.to_owned(), service_account.to_owned()))
+        })
+    }
+}
