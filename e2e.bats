@@ -118,6 +118,20 @@ print(json.dumps(doc))
   [[ "$(jq -r '.warnings[0]' <<<"$output")" == *'admitted without AWS credentials'* ]]
 }
 
+@test "decisionLogs: the log names the injection and a failed lookup with its cause; off by default" {
+  evaluate pod_creation.json sa-with-role.yml --settings-json '{"decisionLogs":true}'
+  [ "$status" -eq 0 ]
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  [[ "$stderr" == *'injected IRSA role "arn:aws:iam::111122223333:role/s3-reader" (from ServiceAccount annotation eks.amazonaws.com/role-arn)'* ]]
+  [[ "$stderr" == *'accepted with the injection'* ]]
+  evaluate pod_creation.json lookup-error.yml --settings-json '{"decisionLogs":true}'
+  [ "$(jq -r .status.code <<<"$output")" = "500" ]
+  [[ "$stderr" == *'looking up ServiceAccount team-a/s3-reader (cache on) failed: '*'forbidden'* ]]
+  [[ "$stderr" == *'rejected (500)'* ]]
+  evaluate pod_creation.json sa-with-role.yml
+  [[ "$stderr" != *'injected IRSA role'* ]]
+}
+
 @test "Pod Identity on an IPv6 cluster: label, token volume and container credentials env" {
   evaluate pod_creation.json sa-with-role.yml --settings-path test_data/settings/pod-identity.yml
   [ "$status" -eq 0 ]

@@ -67,6 +67,9 @@ def main(out):
     # The smallest restriction: one namespace, one pattern, which allows ROLE.
     restricted_1x1 = write("settings-restricted-1x1.json",
                            {"awsDefaultRegion": "eu-west-1", "allowedRoles": allowed_roles(1, 1)})
+    # Decision logs on: what the log lines cost (two host calls here).
+    logged = write("settings-decision-logs.json",
+                   {"awsDefaultRegion": "eu-west-1", "decisionLogs": True})
     deployment = {"apiVersion": "apps/v1", "kind": "Deployment",
                   "metadata": {"name": "web", "namespace": "team-a"},
                   "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
@@ -81,6 +84,7 @@ def main(out):
         ("pod-1-container-no-role-allowedRoles-50x10", pod_1, restricted, no_role),
         ("pod-3-containers-irsa", pod_3, plain, with_role),
         ("pod-3-containers-irsa-allowedRoles-1x1", pod_3, restricted_1x1, with_role),
+        ("pod-3-containers-irsa-decisionLogs", pod_3, logged, with_role),
         ("pod-3-containers-irsa-allowedRoles-50x10", write("pod-3r.json", request(pod(3))), restricted, with_role),
         ("deployment-allowedRoles-50x10", write("deployment.json", request(deployment, "Deployment", "apps", "deployments")), restricted, with_role),
         ("pod-100-containers-irsa", pod_100, plain, with_role),

@@ -70,8 +70,34 @@ struct Payload<'a> {
 }
 
 fn validate(payload: &[u8]) -> CallResult {
-    let outcome = evaluate_payload(payload, &mut host_get_resource);
+    let mut outcome = evaluate_payload(payload, &mut host_get_resource);
+    send_decision_log(std::mem::take(&mut outcome.log));
     Ok(response(outcome).to_json())
+}
+
+/// Sends `decisionLogs` lines to the host's log, as the SDK's
+/// `KubewardenDrain` does (`kubewarden/tracing/log`, a JSON event with
+/// `level` and `message`): policy-server prints them with the policy's id,
+/// `kwctl run` on stderr. Sent directly rather than through slog, which
+/// added 17 KB to the module and unwraps inside the drain.
+fn send_decision_log(lines: Vec<String>) {
+    #[derive(Serialize)]
+    struct Event<'a> {
+        level: &'static str,
+        message: &'a str,
+        policy: &'static str,
+    }
+    for message in &lines {
+        let event = Event {
+            level: "info",
+            message,
+            policy: "irsa-policy",
+        };
+        if let Ok(json) = serde_json::to_vec(&event) {
+            // A log line that does not reach the host changes no answer.
+            let _ = guest::host_call("kubewarden", "tracing", "log", &json);
+        }
+    }
 }
 
 /// Parses a `validate` payload and evaluates it; any parse problem becomes a
@@ -98,10 +124,33 @@ fn evaluate_payload_with(
     let raw_settings = parsed.settings.map_or("null", RawValue::get);
     // policy-server evaluates every request on a fresh instance, so the
     // settings are read for each; they were validated when it loaded them.
-    match settings::parse_bytes_checking(raw_settings.as_bytes(), settings::Check::Request) {
-        Ok(settings) => evaluate(parsed.request, &settings, get),
-        Err(e) => Outcome::reject(format!("invalid policy {e}"), CODE_BAD_REQUEST),
+    let settings =
+        match settings::parse_bytes_checking(raw_settings.as_bytes(), settings::Check::Request) {
+            Ok(settings) => settings,
+            Err(e) => return Outcome::reject(format!("invalid policy {e}"), CODE_BAD_REQUEST),
+        };
+    if !settings.decision_logs {
+        return evaluate(parsed.request, &settings, get);
     }
+    // Each failed host lookup, with the host's cause, goes to the log.
+    let mut failures = Vec::new();
+    let mut logged = |request: &GetResourceRequest| {
+        let answer = get(request);
+        if let Err(cause) = &answer {
+            failures.push(format!(
+                "looking up {} {}/{} (cache {}) failed: {}",
+                request.kind,
+                request.namespace.as_deref().unwrap_or_default(),
+                request.name,
+                if request.disable_cache { "off" } else { "on" },
+                names::truncate(cause.clone(), 512)
+            ));
+        }
+        answer
+    };
+    let mut outcome = evaluate(parsed.request, &settings, &mut logged);
+    outcome.log.splice(0..0, failures);
+    outcome
 }
 
 /// Why a payload does not parse, with the path of the bad field. Only on
@@ -294,6 +343,32 @@ mod tests {
     }
 
     #[test]
+    fn failed_lookups_are_logged_with_their_cause_only_when_asked() {
+        let payload = |settings: &str| {
+            format!(
+                r#"{{"request": {{"uid": "u", "kind": {{"group": "", "version": "v1", "kind": "Pod"}},
+                "namespace": "team-a", "operation": "CREATE",
+                "object": {{"metadata": {{"name": "web"}}, "spec": {{"serviceAccountName": "app",
+                "containers": [{{"name": "c"}}]}}}}}}, "settings": {settings}}}"#
+            )
+        };
+        let mut refused = |_: &GetResourceRequest| Err("connection refused".to_owned());
+        let logged = evaluate_payload(
+            payload(r#"{"decisionLogs": true}"#).as_bytes(),
+            &mut refused,
+        );
+        assert_eq!(
+            logged.log[0],
+            "looking up ServiceAccount team-a/app (cache on) failed: connection refused"
+        );
+        assert!(matches!(logged.verdict, Verdict::Reject { code: 500, .. }));
+        assert!(logged.log[1].contains("rejected (500)"), "{:?}", logged.log);
+        let quiet = evaluate_payload(payload("{}").as_bytes(), &mut refused);
+        assert!(quiet.log.is_empty());
+        assert_eq!(quiet.verdict, logged.verdict);
+    }
+
+    #[test]
     fn host_errors_lose_only_the_sdk_wrapping() {
         assert_eq!(
             host_error_text(
@@ -311,13 +386,10 @@ mod tests {
             Outcome::accept(),
             Outcome::reject("no \"way\"", 403),
             Outcome {
-                verdict: Verdict::Mutate(mutated),
                 warnings: vec!["w".into()],
+                ..Outcome::mutate(mutated)
             },
-            Outcome {
-                verdict: Verdict::Mutate(MutatedObject::Parsed(serde_json::json!({"b": "c"}))),
-                warnings: Vec::new(),
-            },
+            Outcome::mutate(MutatedObject::Parsed(serde_json::json!({"b": "c"}))),
         ];
         for outcome in outcomes {
             let ours: Value = serde_json::from_slice(&response(outcome.clone()).to_json()).unwrap();

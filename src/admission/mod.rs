@@ -23,6 +23,7 @@ use crate::names;
 use crate::report;
 use crate::settings::Settings;
 
+mod decision_log;
 mod pod_create;
 mod pod_update;
 mod service_account;
@@ -52,6 +53,8 @@ pub enum Verdict {
 pub struct Outcome {
     pub verdict: Verdict,
     pub warnings: Vec<String>,
+    /// Decision log lines (`decisionLogs`), for the operator; empty when off.
+    pub log: Vec<String>,
 }
 
 /// A handler's answer. `Err` is an answer given early (a malformed object,
@@ -63,6 +66,14 @@ impl Outcome {
         Outcome {
             verdict: Verdict::Accept,
             warnings: Vec::new(),
+            log: Vec::new(),
+        }
+    }
+
+    pub fn mutate(object: MutatedObject) -> Self {
+        Outcome {
+            verdict: Verdict::Mutate(object),
+            ..Outcome::accept()
         }
     }
 
@@ -73,6 +84,7 @@ impl Outcome {
                 code,
             },
             warnings: Vec::new(),
+            log: Vec::new(),
         }
     }
 
@@ -214,6 +226,11 @@ fn evaluate_with(
     let kind = request.kind.kind.as_str();
     let create_or_update = matches!(request.operation.as_str(), "CREATE" | "UPDATE");
     let sub_resource = request.sub_resource.as_str();
+    let request_line = if settings.decision_logs {
+        decision_log::request_line(&request)
+    } else {
+        String::new()
+    };
     let answer = match (group, kind, request.operation.as_str(), sub_resource) {
         ("", "Pod", "CREATE", "") => pod_create::handle(request, settings, get_resource, reader),
         ("", "Pod", "UPDATE", "" | "ephemeralcontainers") => pod_update::handle(request, settings),
@@ -232,7 +249,11 @@ fn evaluate_with(
         // DELETE (null object), CONNECT, other subresources and kinds.
         _ => Ok(Outcome::accept()),
     };
-    bounded(answer.unwrap_or_else(|early| early))
+    let outcome = bounded(answer.unwrap_or_else(|early| early));
+    if settings.decision_logs {
+        return decision_log::summarise(outcome, &request_line);
+    }
+    outcome
 }
 
 /// Every answer within what the API server keeps, whatever the input: a

@@ -8,7 +8,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::steps::{self, Judge, Old, RunsAs};
-use super::{Answer, MutatedObject, Outcome, PodReader, Request, Verdict};
+use super::{Answer, MutatedObject, Outcome, PodReader, Request, decision_log};
 use crate::json;
 use crate::lookup::GetResource;
 use crate::mutation::{self, Injection, Plan};
@@ -27,17 +27,30 @@ pub(super) fn handle(
     if !settings.inject && settings.restriction.is_none() {
         return Ok(Outcome::accept());
     }
-    if reader == PodReader::Text
-        && let Some(text) = request.object.as_deref()
-        && let Some(pod) = match settings.restriction {
-            Some(_) => PodText::read_with_usage(text.get()),
-            None => PodText::read(text.get()),
-        }
-        && let Some(answer) = from_text(&request, text, pod, settings, get_resource)
+    let mut log = Vec::new();
+    let answer = match request
+        .object
+        .as_deref()
+        .filter(|_| reader == PodReader::Text)
     {
-        return answer;
-    }
-    parsed(request, settings, get_resource, reader)
+        Some(text) => {
+            let pod = match settings.restriction {
+                Some(_) => PodText::read_with_usage(text.get()),
+                None => PodText::read(text.get()),
+            };
+            pod.and_then(|pod| from_text(&request, text, pod, settings, get_resource, &mut log))
+        }
+        None => None,
+    };
+    let answer = answer.unwrap_or_else(|| {
+        if settings.decision_logs && reader == PodReader::Text {
+            log.push(decision_log::TEXT_READER_GAVE_UP.to_owned());
+        }
+        parsed(request, settings, get_resource, &mut log, reader)
+    });
+    let mut outcome = answer.unwrap_or_else(|early| early);
+    outcome.log.extend(log);
+    Ok(outcome)
 }
 
 /// The Pod read from the request text. `None` (always before the
@@ -48,6 +61,7 @@ fn from_text(
     pod: PodText<'_>,
     settings: &Settings,
     get_resource: &mut GetResource<'_>,
+    log: &mut Vec<String>,
 ) -> Option<Answer> {
     let namespace = steps::choose_namespace(&request.namespace, pod.namespace).ok()?;
     let sa_name = pod::service_account_of([pod.service_account_name, pod.service_account]);
@@ -75,6 +89,15 @@ fn from_text(
             .zip(planned.as_ref())
             .map(|(injection, (_, skip))| mutation::plan(&pod.shape, injection, skip))
             .filter(Plan::changed);
+        if settings.decision_logs {
+            log.push(decision_log::injection(
+                &who,
+                planned.as_ref().map(|(identity, _)| identity),
+                pod.shape.skip_webhook_labeled,
+                plan.as_ref(),
+                settings.inject,
+            ));
+        }
 
         if let (Some(restriction), Some(mut spec)) = (&settings.restriction, pod.usage) {
             // Judged as it will run: with the injection, planned with
@@ -102,10 +125,7 @@ fn from_text(
             Ok(object)
         };
         let object = mutated_object(&plan, Some((text, &pod.places)), parsed).map_err(bad)?;
-        Ok(Outcome {
-            verdict: Verdict::Mutate(object),
-            warnings,
-        })
+        Ok(Outcome::mutate(object).with_warnings(warnings))
     })())
 }
 
@@ -115,6 +135,7 @@ fn parsed(
     request: Request,
     settings: &Settings,
     get_resource: &mut GetResource<'_>,
+    log: &mut Vec<String>,
     reader: PodReader,
 ) -> Answer {
     let steps::Opened {
@@ -154,13 +175,23 @@ fn parsed(
     let injection = planned
         .as_ref()
         .and_then(|(identity, _)| Injection::for_identity(identity, settings));
+    let shape = PodShape::of_value(&object);
     let plan = match (&injection, &planned) {
         (Some(injection), Some((_, skip))) => {
-            let shape = PodShape::of_value(&object).map_err(|e| pod_name.bad(e))?;
-            Some(mutation::plan(&shape, injection, skip)).filter(Plan::changed)
+            let shape = shape.as_ref().map_err(|e| pod_name.bad(e.clone()))?;
+            Some(mutation::plan(shape, injection, skip)).filter(Plan::changed)
         }
         _ => None,
     };
+    if settings.decision_logs {
+        log.push(decision_log::injection(
+            &who,
+            planned.as_ref().map(|(identity, _)| identity),
+            shape.as_ref().is_ok_and(|s| s.skip_webhook_labeled),
+            plan.as_ref(),
+            settings.inject,
+        ));
+    }
 
     if let Some(judge) = &judge {
         // Judged as it will run (see `from_text`).
@@ -194,10 +225,7 @@ fn parsed(
     let read = text.and_then(|text| PodText::read(text.get()));
     let places = text.zip(read.as_ref().map(|pod| &pod.places));
     let object = mutated_object(plan, places, parsed).map_err(|e| pod_name.bad(e))?;
-    Ok(Outcome {
-        verdict: Verdict::Mutate(object),
-        warnings,
-    })
+    Ok(Outcome::mutate(object).with_warnings(warnings))
 }
 
 /// Adds what `plan` injects to `spec`, as [`Plan::apply`] adds it to the

@@ -704,3 +704,83 @@ fn token_requests_for_sts_need_a_node_or_a_trusted_requester() {
     .0;
     assert_eq!(open, Outcome::accept());
 }
+
+#[test]
+fn decision_logs_say_why_a_pod_got_or_missed_its_credentials() {
+    let logs = |settings: Value, answer: &dyn Fn(&GetResourceRequest) -> Result<Value, String>| {
+        eval_with(request(pod()), settings, answer).0.log
+    };
+    let on = json!({"decisionLogs": true});
+    let injected = logs(on.clone(), &with_role(ROLE));
+    assert_eq!(
+        injected,
+        [
+            "CREATE Pod team-a/(name not yet set): Pod \"web\" in namespace \"team-a\": injected IRSA \
+             role \"arn:aws:iam::111122223333:role/s3-reader\" (from ServiceAccount annotation \
+             eks.amazonaws.com/role-arn) into 1 container(s)",
+            "CREATE Pod team-a/(name not yet set): accepted with the injection",
+        ]
+    );
+    let no_role = logs(on.clone(), &|_| Ok(sa(json!({}))));
+    assert!(no_role[0].contains("not injected: its ServiceAccount brings no AWS identity"));
+    let mut skipped_pod = pod();
+    skipped_pod["metadata"]["labels"] = json!({"eks.amazonaws.com/skip-pod-identity-webhook": ""});
+    let skipped = eval_with(request(skipped_pod), on.clone(), with_role(ROLE))
+        .0
+        .log;
+    assert!(
+        skipped[0].contains("not injected: the Pod carries the label"),
+        "{skipped:?}"
+    );
+
+    let denied = restricted(json!({"decisionLogs": true}));
+    let rejected = logs(denied, &with_role("arn:aws:iam::111122223333:role/admin"));
+    assert!(rejected[0].contains("injected IRSA role"), "{rejected:?}");
+    assert!(
+        rejected[1].contains("rejected (403): Pod \"web\""),
+        "{rejected:?}"
+    );
+    assert!(rejected[1].contains("is not allowed"), "{rejected:?}");
+
+    let failed = logs(
+        json!({"decisionLogs": true, "serviceAccountLookupFailure": "accept"}),
+        &|_| Err("connection refused".to_owned()),
+    );
+    assert!(
+        failed.iter().any(
+            |l| l.starts_with("CREATE Pod team-a/(name not yet set): warning: ")
+                && l.contains("connection refused")
+        ),
+        "{failed:?}"
+    );
+
+    assert!(
+        logs(json!({}), &with_role(ROLE)).is_empty(),
+        "off by default"
+    );
+}
+
+#[test]
+fn decision_logs_name_the_text_reader_giving_up_and_stay_bounded() {
+    // An escaped key: the text reader gives up, the parsed Pod decides.
+    let text = r#"{"metadata": {"name": "web", "\u006eamespace": "team-a"},
+                   "spec": {"serviceAccountName": "app", "containers": [{"name": "c"}]}}"#;
+    let mut req = request(pod());
+    req.object = Some(RawValue::from_string(text.to_owned()).unwrap());
+    let settings = parse(&json!({"decisionLogs": true})).unwrap();
+    let outcome = evaluate(req, &settings, &mut with_role(ROLE));
+    assert!(
+        outcome.log[0].contains("was not read in one pass"),
+        "{:?}",
+        outcome.log
+    );
+
+    let mut big = pod();
+    big["metadata"]["name"] = json!("x".repeat(5000));
+    let (outcome, _) = eval_with(request(big), json!({"decisionLogs": true}), with_role(ROLE));
+    assert!(
+        outcome.log.iter().all(|l| l.len() <= 1024),
+        "{:?}",
+        outcome.log
+    );
+}

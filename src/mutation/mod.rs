@@ -246,6 +246,11 @@ impl<'a> Plan<'a> {
         self.label || self.volume || !self.containers.is_empty()
     }
 
+    /// How many containers get env entries or a mount.
+    pub fn containers_changed(&self) -> usize {
+        self.containers.len()
+    }
+
     /// What [`Plan::apply`] adds that the allow-list reads: the token
     /// volume (name, audience) and, per container, env entries and a mount.
     pub fn additions(&self) -> (Option<(&'a str, &'a str)>, Vec<Addition<'_>>) {

@@ -136,6 +136,10 @@ pub struct Settings {
     pub inject: bool,
     /// `None` without `allowedRoles`: injection only, no role restriction.
     pub restriction: Option<Restriction>,
+    /// `decisionLogs`: log why each request was answered as it was. Off by
+    /// default: every line is sent to the host, and the module cannot see
+    /// policy-server's log level.
+    pub decision_logs: bool,
 }
 
 /// Parses and validates a settings document (JSON). The error names every

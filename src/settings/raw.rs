@@ -27,6 +27,7 @@ pub struct RawSettings {
     pub enforcement: Option<Enforcement>,
     pub sts_audiences: Option<Vec<String>>,
     pub trusted_token_requesters: Option<RawTrustedRequesters>,
+    pub decision_logs: Option<bool>,
 }
 
 /// `allowedRoles` as written: a request reads only the keys that match its

@@ -106,6 +106,7 @@ impl Settings {
             lookup_failure: raw.service_account_lookup_failure.unwrap_or_default(),
             inject: raw.inject.unwrap_or(true),
             restriction,
+            decision_logs: raw.decision_logs.unwrap_or(false),
         })
     }
 }
