@@ -132,6 +132,20 @@ print(json.dumps(doc))
   [[ "$stderr" != *'injected IRSA role'* ]]
 }
 
+@test "README: the commands marked runnable run as written" {
+  # `make` lines are what made $POLICY; kwctl is $KWCTL.
+  script="$(awk '/^```console runnable/{on=1; next} /^```/{on=0} on' README.md \
+    | sed -e ':a' -e '/\\$/N; s/\\\n//; ta' | grep -v '^make ' \
+    | sed -e "s|^kwctl |\"\$KWCTL\" |" -e "s|annotated-policy.wasm\$|\"\$POLICY\"|")"
+  echo "$script"
+  [ -n "$script" ]
+  run --separate-stderr env KWCTL="$KWCTL" POLICY="$POLICY" bash -c "$script"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  [ "$(jq -r .patchType <<<"$output")" = "JSONPatch" ]
+}
+
 @test "Pod Identity on an IPv6 cluster: label, token volume and container credentials env" {
   evaluate pod_creation.json sa-with-role.yml --settings-path test_data/settings/pod-identity.yml
   [ "$status" -eq 0 ]

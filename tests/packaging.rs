@@ -452,3 +452,54 @@ fn artifacthub_package_is_in_sync() {
     let links = pkg["links"].as_sequence().unwrap();
     assert!(links.iter().any(|l| l["name"] == "source"));
 }
+
+/// policy-server without the controller: the `policies.yml` example grants
+/// what the module declares, with valid settings and the shipped version.
+#[test]
+fn policies_yml_example_grants_the_lookup() {
+    let policies = yaml("examples/policy-server-policies.yml");
+    let metadata = yaml("metadata.yml");
+    let entry = &policies["irsa-enforce"];
+    assert_eq!(
+        entry["contextAwareResources"],
+        metadata["contextAwareResources"]
+    );
+    assert_eq!(entry["hostCapabilities"], metadata["hostCapabilities"]);
+    assert_eq!(entry["allowedToMutate"], false);
+    assert_eq!(entry["settings"]["inject"], false);
+    assert!(
+        entry["module"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!(":v{}", env!("CARGO_PKG_VERSION")))
+    );
+    assert_settings_valid("examples/policy-server-policies.yml", &entry["settings"]);
+}
+
+/// `kwctl annotate -u README.md` embeds the README in the module and
+/// Artifact Hub shows it: it stays user documentation, the lab notes live
+/// in docs/, and every local link resolves.
+#[test]
+fn readme_is_user_documentation_of_at_most_20_kib() {
+    let readme = read("README.md");
+    assert!(
+        readme.len() <= 20 * 1024,
+        "README.md is {} bytes; move lab notes to docs/",
+        readme.len()
+    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut links = 0;
+    for (i, _) in readme.match_indices("](") {
+        let target = &readme[i + 2..];
+        let target = &target[..target.find(')').unwrap()];
+        if target.starts_with("http") || target.starts_with('#') {
+            continue;
+        }
+        links += 1;
+        assert!(
+            root.join(target).exists(),
+            "README links to missing {target}"
+        );
+    }
+    assert!(links >= 3, "README links to docs/ and examples/");
+}
