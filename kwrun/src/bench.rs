@@ -225,6 +225,22 @@ impl Subject {
         Ok(elapsed)
     }
 
+    /// `validate_settings` on a fresh instance, as policy-server runs it
+    /// for each policy at bootstrap: instantiation included.
+    pub fn validate_settings_server(&self) -> Result<Duration> {
+        let start = Instant::now();
+        let instance = self.prepared.instantiate(&self.host)?;
+        let validation = instance.validate_settings(&self.settings);
+        let elapsed = start.elapsed();
+        if !validation.valid {
+            return Err(anyhow!(
+                "Provided settings are not valid: {}",
+                validation.message.unwrap_or_default()
+            ));
+        }
+        Ok(elapsed)
+    }
+
     /// Smallest linear memory (to 64 KiB) with which `validate` still
     /// answers, found by bisection on wasmtime's memory limit.
     pub fn peak_memory(&self) -> Result<usize> {
@@ -302,6 +318,22 @@ pub fn measure(subject: &Subject, iterations: usize, rounds: usize) -> Result<Mo
         reused: Measured::of(&reused),
     })
 }
+
+/// [`Subject::validate_settings_server`], `iterations` per round.
+pub fn measure_settings(subject: &Subject, iterations: usize, rounds: usize) -> Result<Measured> {
+    let rounds: Vec<Vec<Duration>> = (0..rounds.max(1))
+        .map(|_| {
+            (0..iterations)
+                .map(|_| subject.validate_settings_server())
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect::<Result<_>>()?;
+    Ok(Measured::of(&rounds))
+}
+
+/// What [`measure_settings`] measures, for the report.
+pub const SETTINGS_MODE: &str =
+    "settings (validate_settings on a fresh instance, as policy-server at bootstrap)";
 
 /// Floor and policy on the same request, sample by sample alternating, so
 /// that both see the same machine state; per round, policy-server mode

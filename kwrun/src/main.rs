@@ -525,6 +525,9 @@ fn bench_command(args: BenchArgs) -> Result<()> {
     println!("  {}", bench::stats_line("server", &modes.server));
     println!("{}", bench::REUSED_MODE);
     println!("  {}", bench::stats_line("reused", &modes.reused));
+    let settings = bench::measure_settings(&subject, args.iterations, args.rounds)?;
+    println!("{}", bench::SETTINGS_MODE);
+    println!("  {}", bench::stats_line("server", &settings));
     if args.measure_memory {
         let bytes = subject.peak_memory()?;
         println!(
