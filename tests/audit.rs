@@ -147,7 +147,12 @@ fn audit_requests_get_the_admission_verdict_without_a_patch() {
     for inject in [false, true] {
         for case in &cases {
             let label = format!("inject: {inject}");
-            failures.extend(check(case, request_of(&case.name), &settings(inject), &label));
+            failures.extend(check(
+                case,
+                request_of(&case.name),
+                &settings(inject),
+                &label,
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
