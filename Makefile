@@ -2,6 +2,11 @@
 #
 #   make run    build everything and evaluate a bundled example Pod
 #   make test   fmt, clippy, unit + conformance tests, e2e.bats
+#
+# Both start with scripts/tools, which installs (as root or with
+# passwordless sudo on apt systems) or names the tools they need. The Rust
+# toolchain, its wasm32-wasip1 target and components come from
+# rust-toolchain.toml.
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -18,23 +23,24 @@ KWRUN_SOURCES := $(shell find kwrun/src -name '*.rs') kwrun/Cargo.toml Cargo.loc
 .PHONY: all
 all: annotated-policy.wasm
 
-# wasm-opt (Debian: binaryen) shrinks the module further when installed;
-# without it policy.wasm is what cargo builds, as in Kubewarden's release
-# workflow.
-WASM_OPT ?= $(shell command -v wasm-opt 2>/dev/null)
+# The tools a goal needs, checked (and installed where possible) by
+# scripts/tools before anything is built. `make test` and `make run` set
+# their own lists; building the module needs the toolchain and wasm-opt.
+TOOLS ?= rust wasm-opt
+.PHONY: tools
+tools:
+	@scripts/tools $(TOOLS)
+
+# wasm-opt (Debian: binaryen) is part of the build: the sizes in the README
+# are after `wasm-opt -Oz`.
+WASM_OPT ?= wasm-opt
 WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
   --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue
 
-policy.wasm: $(POLICY_SOURCES)
+policy.wasm: $(POLICY_SOURCES) | tools
 	$(CARGO) build $(CARGO_FLAGS) --target wasm32-wasip1 --release -p irsa-policy
-	@if [ -n "$(WASM_OPT)" ]; then \
-	  echo "$(WASM_OPT) $(WASM_OPT_FLAGS) -o policy.wasm"; \
-	  $(WASM_OPT) $(WASM_OPT_FLAGS) $(TARGET_DIR)/wasm32-wasip1/release/irsa_policy.wasm -o policy.wasm; \
-	else \
-	  echo "wasm-opt not found (Debian package binaryen): policy.wasm is not size-optimised"; \
-	  cp $(TARGET_DIR)/wasm32-wasip1/release/irsa_policy.wasm policy.wasm; \
-	fi
-	@echo "policy.wasm: $$(stat -c %s policy.wasm) bytes"
+	$(WASM_OPT) $(WASM_OPT_FLAGS) $(TARGET_DIR)/wasm32-wasip1/release/irsa_policy.wasm -o policy.wasm
+	@echo "policy.wasm: $$(wc -c < policy.wasm) bytes ($$(wc -c < $(TARGET_DIR)/wasm32-wasip1/release/irsa_policy.wasm) before wasm-opt)"
 
 $(KWRUN): $(KWRUN_SOURCES)
 	$(CARGO) build $(CARGO_FLAGS) --release -p kwrun
@@ -103,17 +109,29 @@ e2e-hermetic: annotated-policy.wasm
 	rm -f "$$kubeconfig"; exit $$status
 
 .PHONY: test
-test: fmt lint unit-tests check-artifacthub e2e-tests e2e-hermetic hardening-tests
+test: TOOLS = rust bats jq python3 wasm-opt
+test: tools fmt lint unit-tests check-artifacthub e2e-tests e2e-hermetic hardening-tests
 
 # The newcomer's first command: a Pod whose ServiceAccount carries a role,
 # with a replay session standing in for the cluster. The patch is decoded.
 .PHONY: run
-run: annotated-policy.wasm
+run: TOOLS = rust python3 wasm-opt
+run: tools annotated-policy.wasm
 	$(KWCTL) run --allow-context-aware \
 	  --request-path test_data/pod_creation.json \
 	  --settings-path test_data/settings/region.yml \
 	  --replay-host-capabilities-interactions test_data/sessions/sa-with-role.yml \
-	  annotated-policy.wasm | jq '.patch |= (if . then (@base64d | fromjson) else . end)'
+	  annotated-policy.wasm | python3 -c "$$DECODE_PATCH"
+
+# The admission response with its base64 JSON patch decoded, indented.
+define DECODE_PATCH
+import base64, json, sys
+response = json.load(sys.stdin)
+if response.get("patch"):
+    response["patch"] = json.loads(base64.b64decode(response["patch"]))
+print(json.dumps(response, indent=2))
+endef
+export DECODE_PATCH
 
 # Fuzzing (cargo-fuzz on the nightly toolchain): each target runs for
 # FUZZ_SECONDS; .ci/run does a short pass.

@@ -2,7 +2,7 @@
 # End-to-end tests of annotated-policy.wasm through `kwctl run`, or through
 # our kwctl-compatible `kwrun` (the Makefile sets $KWCTL accordingly).
 
-bats_require_minimum_version 1.5.0
+bats_require_minimum_version 1.10.0
 
 KWCTL="${KWCTL:-kwctl}"
 POLICY="${POLICY:-annotated-policy.wasm}"
@@ -362,6 +362,47 @@ ALLOWED_TEAM_A='namespace "team-a" allows only arn:aws:iam::111122223333:role/sh
   echo "output = ${output}"; echo "stderr = ${stderr}"
   [ "$status" -ne 0 ]
   [[ "$stderr" == *"failed to infer config"* ]]
+}
+
+# ---- Background audit (backgroundAudit: true) ----
+
+# Existing objects as Kubewarden's audit scanner sends them: CREATE, the Kind
+# as resource.resource, the object's UID, empty userInfo, no oldObject
+# (test_data/audit/generate.py). A mutation would be ignored, so none may
+# be asked for: an injected Pod passes or fails as it stands.
+audit_case() {
+  local case="$1" settings="$2"
+  local session="test_data/sessions/empty.yml"
+  [ -f "test_data/audit/$case.session.yml" ] && session="test_data/audit/$case.session.yml"
+  run --separate-stderr "$KWCTL" run --allow-context-aware \
+    --request-path "test_data/audit/$case.json" \
+    --settings-path "$settings" \
+    --replay-host-capabilities-interactions "$session" "$POLICY"
+  echo "output = ${output}"
+  echo "stderr = ${stderr}"
+}
+
+@test "Audit: existing Pods, ServiceAccounts and Deployments pass or fail by their role, never patched" {
+  # irsa-enforce's settings (inject: false), then the same with injection on.
+  injecting="$BATS_TEST_TMPDIR/injecting.yml"
+  sed 's/^inject: false$/inject: true/' test_data/audit/settings.yml > "$injecting"
+  grep -q '^inject: true$' "$injecting"
+  count=0
+  for settings in test_data/audit/settings.yml "$injecting"; do
+    while IFS=$'\t' read -r case allowed message; do
+      [ "$case" = "case" ] && continue
+      audit_case "$case" "$settings"
+      [ "$status" -eq 0 ] || { echo "$case: exit $status"; return 1; }
+      [ "$(jq -r .allowed <<<"$output")" = "$allowed" ] || { echo "$case: allowed is not $allowed"; return 1; }
+      [ "$(jq -r .patch <<<"$output")" = "null" ] || { echo "$case: patched"; return 1; }
+      [ "$(jq -r .warnings <<<"$output")" = "null" ] || { echo "$case: warned"; return 1; }
+      [ "$(jq -r '.status.message // ""' <<<"$output")" = "$message" ] || { echo "$case: message differs"; return 1; }
+      [[ "$stderr" != *"not been replayed"* ]] || { echo "$case: session not fully used"; return 1; }
+      count=$((count + 1))
+    done < test_data/audit/expected.tsv
+  done
+  echo "audited $count objects"
+  [ "$count" -eq 16 ]
 }
 
 # ---- OCI distribution (needs $REGISTRY, a registry on loopback) ----

@@ -158,6 +158,46 @@ fn injection_mutates_and_enforcement_never_does() {
     );
 }
 
+/// backgroundAudit: the module supports the audit scanner, and the policies
+/// that judge roles are audited. The audit scanner skips rules without
+/// CREATE and counts a policy with a CREATE rule on a subresource as
+/// errored (its REST mapper has no subresources), so an audited policy has
+/// none; irsa-inject is not audited (mutations are ignored, it checks no
+/// roles) and irsa-token-requests cannot be.
+#[test]
+fn audited_policies_are_the_ones_the_scanner_can_audit() {
+    assert_eq!(metadata()["backgroundAudit"], true);
+    for (path, audited) in [
+        ("examples/enforce-policy.yaml", true),
+        ("examples/admission-policy.yaml", true),
+        ("examples/inject-policy.yaml", false),
+        ("examples/token-request-policy.yaml", false),
+    ] {
+        let spec = &yaml(path)["spec"];
+        assert_eq!(spec["backgroundAudit"], audited, "{path}");
+        if !audited {
+            continue;
+        }
+        assert!(spec["settings"]["allowedRoles"].is_mapping(), "{path}");
+        for rule in rules_of(spec) {
+            let creates = rule["operations"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .any(|op| op == "CREATE");
+            let subresource = rule["resources"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .any(|r| r.as_str().unwrap().contains('/'));
+            assert!(
+                !(creates && subresource),
+                "{path}: the audit scanner cannot map {rule:?}"
+            );
+        }
+    }
+}
+
 /// The TokenRequest policy's matchConditions name every audience its
 /// settings guard, and only TokenRequests reach it.
 #[test]
