@@ -75,6 +75,15 @@ fn named_list<'a>(scan: &mut Scanner<'a>, names: &mut Vec<&'a str>) -> Option<Sp
     })
 }
 
+/// What the allow-list reads of one container, gathered as it is walked.
+#[derive(Default)]
+struct Fact<'a> {
+    mounts: Vec<(&'a str, &'a str)>,
+    target: Option<&'a str>,
+    env: Vec<usage::Env<'a>>,
+    env_from: Vec<usage::EnvFrom<'a>>,
+}
+
 /// A list of containers, or `null`. `facts` is where the allow-list's
 /// reading goes, when asked for.
 fn containers<'a>(
@@ -91,18 +100,8 @@ fn containers<'a>(
     scan.array(|scan| {
         let mut shape = ContainerShape::default();
         let mut place = ContainerPlaces::default();
-        let mut fact = usage::Container {
-            who: ContainerRef {
-                kind,
-                name: "".into(),
-            },
-            index,
-            mounts: Vec::new(),
-            target: None,
-            env: Vec::new(),
-            env_from: Vec::new(),
-        };
         let reading = facts.is_some();
+        let mut fact = Fact::default();
         let mut seen = Seen::default();
         place.object = scan.object(|key, scan| {
             match key {
@@ -141,8 +140,17 @@ fn containers<'a>(
             Some(())
         })?;
         if let Some(facts) = facts.as_deref_mut() {
-            fact.who.name = shape.name.into();
-            facts.push(fact);
+            facts.push(usage::Container {
+                who: ContainerRef {
+                    kind,
+                    name: shape.name.into(),
+                },
+                index,
+                mounts: fact.mounts,
+                target: fact.target,
+                env: fact.env,
+                env_from: fact.env_from,
+            });
         }
         shapes.push(shape);
         places.push(place);

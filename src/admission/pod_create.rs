@@ -250,6 +250,9 @@ fn check(
     warnings: &mut Vec<String>,
 ) -> Option<Outcome> {
     let violations = judge.usage(usage, &judge.roles_of(runs_as));
+    if violations.is_empty() {
+        return None;
+    }
     let subject = format!("{who} (ServiceAccount {})", Shown(runs_as.service_account));
     judge.enforce(&subject, &violations, warnings)
 }

@@ -152,6 +152,14 @@ const CONFIG_KINDS: [&str; 3] = ["configMap", "secret", "downwardAPI"];
 /// Env names the rules may read a value of: `AWS_ROLE_ARN`, and (in a
 /// container with an STS token) JVM options and AWS config file variables.
 fn is_role_related(name: &str) -> bool {
+    // Every such name starts with `A`, `J` or `_`: most env names are out
+    // at the first byte.
+    if !matches!(
+        name.as_bytes().first(),
+        Some(b'A' | b'a' | b'J' | b'j' | b'_')
+    ) {
+        return false;
+    }
     let is = |wanted: &str| name.eq_ignore_ascii_case(wanted);
     is(ENV_ROLE_ARN)
         || JAVA_OPTIONS_ENV.iter().any(|v| is(v))

@@ -337,3 +337,17 @@ fn env_from_prefix_equal_to_the_variable_cannot_set_it() {
     assert_eq!(u.unverifiable.len(), 1);
     assert!(format!("{:?}", u.unverifiable[0]).contains("Secret \\\"t\\\""));
 }
+
+#[test]
+fn the_first_byte_filter_keeps_every_role_related_name() {
+    use crate::constants::{AWS_CONFIG_FILE_ENV, ENV_ROLE_ARN, JAVA_OPTIONS_ENV};
+    for name in [ENV_ROLE_ARN]
+        .iter()
+        .chain(&JAVA_OPTIONS_ENV)
+        .chain(&AWS_CONFIG_FILE_ENV)
+    {
+        assert!(is_role_related(name), "{name}");
+        assert!(is_role_related(&name.to_ascii_lowercase()), "{name}");
+    }
+    assert!(!is_role_related("PATH") && !is_role_related("AWS_REGION"));
+}
