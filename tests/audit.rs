@@ -8,35 +8,13 @@
 //! payload the module reads. Host lookups are answered from the case's
 //! replay session, in order and matched exactly.
 
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
 use kubewarden_policy_sdk::host_capabilities::kubernetes::GetResourceRequest;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
-#[derive(Deserialize)]
-struct Exchange {
-    request: String,
-    response: Response,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type")]
-enum Response {
-    Success { payload: String },
-}
-
-#[derive(Deserialize)]
-enum Recorded {
-    KubernetesGetResource {
-        api_version: String,
-        kind: String,
-        name: String,
-        namespace: Option<String>,
-        disable_cache: bool,
-    },
-}
+mod common;
+use common::Replay;
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/audit")
@@ -86,35 +64,11 @@ fn request_of(case: &str) -> Value {
 /// answer and the number of session exchanges left unused.
 fn evaluate(case: &str, request: Value, settings: &Value) -> (irsa_policy::Response, usize) {
     let session_path = dir().join(format!("{case}.session.yml"));
-    let mut session: VecDeque<Exchange> = match std::fs::read_to_string(&session_path) {
-        Ok(text) => serde_yaml::from_str::<Vec<Exchange>>(&text).unwrap().into(),
-        Err(_) => VecDeque::new(),
-    };
-    let mut get = |req: &GetResourceRequest| -> Result<Value, String> {
-        let exchange = session
-            .pop_front()
-            .ok_or("the list of recorded responses is empty")?;
-        let Recorded::KubernetesGetResource {
-            api_version,
-            kind,
-            name,
-            namespace,
-            disable_cache,
-        } = serde_yaml::from_str(&exchange.request).unwrap();
-        if api_version != req.api_version
-            || kind != req.kind
-            || name != req.name
-            || namespace != req.namespace
-            || disable_cache != req.disable_cache
-        {
-            return Err(format!("Replay error: unexpected request {req:?}"));
-        }
-        let Response::Success { payload } = exchange.response;
-        Ok(serde_json::from_str(&payload).unwrap())
-    };
+    let mut session = Replay::load(&session_path);
+    let mut get = |req: &GetResourceRequest| session.answer(req);
     let payload = serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap();
     let answer = irsa_policy::response(irsa_policy::evaluate_payload(&payload, &mut get));
-    let left = session.len();
+    let left = session.left();
     (answer, left)
 }
 

@@ -6,39 +6,15 @@
 //! Host lookups are answered from the case's replay session, in order and
 //! matched exactly, as kwctl replays them.
 
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
 use irsa_policy::admission::{self, Verdict};
 use irsa_policy::settings;
 use kubewarden_policy_sdk::host_capabilities::kubernetes::GetResourceRequest;
-use serde::Deserialize;
 use serde_json::Value;
 
-#[derive(Deserialize)]
-struct Exchange {
-    request: String,
-    response: Response,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type")]
-enum Response {
-    Success { payload: String },
-    Error { message: String },
-}
-
-#[derive(Deserialize, Debug, PartialEq)]
-enum Recorded {
-    KubernetesGetResource {
-        api_version: String,
-        kind: String,
-        name: String,
-        namespace: Option<String>,
-        disable_cache: bool,
-        field_masks: Option<Vec<String>>,
-    },
-}
+mod common;
+use common::Replay;
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/bypass")
@@ -68,42 +44,11 @@ fn evaluate(case: &Path, settings_doc: &Value) -> (admission::Outcome, usize) {
     let request: irsa_policy::admission::Request =
         serde_json::from_value(review["request"].clone()).unwrap();
     let session_path = case.with_extension("session.yml");
-    let mut session: VecDeque<Exchange> = match std::fs::read_to_string(&session_path) {
-        Ok(text) => serde_yaml::from_str::<Vec<Exchange>>(&text).unwrap().into(),
-        Err(_) => VecDeque::new(),
-    };
+    let mut session = Replay::load(&session_path);
     let settings = settings::parse(settings_doc).unwrap();
-    let mut get = |req: &GetResourceRequest| -> Result<Value, String> {
-        let exchange = session
-            .pop_front()
-            .ok_or("the list of recorded responses is empty")?;
-        let expected: Recorded = serde_yaml::from_str(&exchange.request).unwrap();
-        let Recorded::KubernetesGetResource {
-            api_version,
-            kind,
-            name,
-            namespace,
-            disable_cache,
-            field_masks,
-        } = &expected;
-        let matches = *api_version == req.api_version
-            && *kind == req.kind
-            && *name == req.name
-            && *namespace == req.namespace
-            && *disable_cache == req.disable_cache
-            && field_masks.is_none() == req.field_masks.is_none();
-        if !matches {
-            return Err(format!(
-                "Replay error: unexpected request {req:?}, expected {expected:?}"
-            ));
-        }
-        match exchange.response {
-            Response::Success { payload } => Ok(serde_json::from_str(&payload).unwrap()),
-            Response::Error { message } => Err(message),
-        }
-    };
+    let mut get = |req: &GetResourceRequest| session.answer(req);
     let outcome = admission::evaluate(request, &settings, &mut get);
-    let left = session.len();
+    let left = session.left();
     (outcome, left)
 }
 
