@@ -7,14 +7,17 @@
 
 use std::fmt;
 
-/// A well-formed IAM role ARN.
+/// A well-formed IAM role ARN: its text, and where its parts lie in it
+/// (one allocation; a Pod judges one per container).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleArn {
     full: String,
-    partition: String,
-    account: String,
-    /// Everything after `role/`: the optional path and the name.
-    path_and_name: String,
+    /// End of the partition, which starts after `arn:`.
+    partition_end: usize,
+    /// The account's start; it is 12 bytes long.
+    account_start: usize,
+    /// Start of everything after `role/`: the optional path and the name.
+    path_start: usize,
 }
 
 /// Partition and account used to turn a bare role name into an ARN
@@ -52,11 +55,13 @@ impl RoleArn {
             .strip_prefix("role/")
             .ok_or_else(|| "its resource is not \"role/<name>\"".to_owned())?;
         check_role_path_and_name(path_and_name)?;
+        let partition_end = "arn:".len() + partition.len();
+        let account_start = partition_end + ":iam::".len();
         Ok(RoleArn {
             full: value.to_owned(),
-            partition: partition.to_owned(),
-            account: account.to_owned(),
-            path_and_name: path_and_name.to_owned(),
+            partition_end,
+            account_start,
+            path_start: value.len() - path_and_name.len(),
         })
     }
 
@@ -76,16 +81,19 @@ impl RoleArn {
     }
 
     pub fn partition(&self) -> &str {
-        &self.partition
+        self.full
+            .get("arn:".len()..self.partition_end)
+            .unwrap_or_default()
     }
 
     pub fn account(&self) -> &str {
-        &self.account
+        let end = self.account_start + ACCOUNT_LEN;
+        self.full.get(self.account_start..end).unwrap_or_default()
     }
 
     /// What follows `role/`: `path/to/name` or just `name`.
     pub fn path_and_name(&self) -> &str {
-        &self.path_and_name
+        self.full.get(self.path_start..).unwrap_or_default()
     }
 }
 
@@ -119,9 +127,12 @@ pub fn check_partition(partition: &str) -> Result<(), String> {
     }
 }
 
+/// Length of an AWS account ID.
+const ACCOUNT_LEN: usize = 12;
+
 /// AWS account IDs are exactly 12 digits.
 pub fn check_account(account: &str) -> Result<(), String> {
-    if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
+    if account.len() == ACCOUNT_LEN && account.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
     } else {
         Err(format!("account {account:?} is not 12 digits"))

@@ -432,7 +432,7 @@ mod tests {
             panic!()
         };
         assert_eq!(role.value, "arn:aws-cn:iam::111122223333:role/app-role");
-        assert!(role.arn.is_ok());
+        assert!(role.arn().is_ok());
 
         let identity = resolve_with(
             json!({}),
@@ -443,7 +443,7 @@ mod tests {
             panic!()
         };
         assert_eq!(role.value, "not an arn", "upstream injects it verbatim");
-        assert!(role.arn.is_err());
+        assert!(role.arn().is_err());
     }
 
     fn pod_identity(identity: Option<Identity>) -> (bool, i64) {

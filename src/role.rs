@@ -1,6 +1,7 @@
 //! A role as found in an object, and where it was found: what the
 //! allow-list judges and messages name.
 
+use std::cell::OnceCell;
 use std::fmt;
 use std::rc::Rc;
 
@@ -123,28 +124,71 @@ impl fmt::Display for RoleSource {
 }
 
 /// A role value as found, and whether it is a well-formed role ARN.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Role {
     /// What upstream would inject as `AWS_ROLE_ARN`: the value as written,
     /// or composed from a bare name under `composeRoleArn`.
     pub value: String,
-    pub arn: Result<RoleArn, String>,
+    /// Parsed when first asked for: the injected `AWS_ROLE_ARN` repeats the
+    /// ServiceAccount's role in every container, and a value already judged
+    /// is not judged again.
+    arn: OnceCell<Result<RoleArn, String>>,
     pub source: RoleSource,
 }
 
+/// The ARN is a function of the value.
+impl PartialEq for Role {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value && self.source == other.source
+    }
+}
+
 impl Role {
-    /// A role value as written, composed under `composeRoleArn`, parsed.
+    /// A role value as written, composed under `composeRoleArn`.
     pub fn new(raw: &str, compose: Option<&ComposeRoleArn>, source: RoleSource) -> Role {
         let value = arn::compose_role_arn(raw, compose).unwrap_or_else(|| raw.to_owned());
-        let arn = RoleArn::parse(&value);
-        Role { value, arn, source }
+        Role {
+            value,
+            arn: OnceCell::new(),
+            source,
+        }
+    }
+
+    /// The value parsed as a role ARN, or why it is not one.
+    pub fn arn(&self) -> &Result<RoleArn, String> {
+        self.arn.get_or_init(|| RoleArn::parse(&self.value))
     }
 
     pub fn parsed(arn: RoleArn, source: RoleSource) -> Role {
         Role {
             value: arn.to_string(),
-            arn: Ok(arn),
+            arn: OnceCell::from(Ok(arn)),
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_arn_is_parsed_from_the_value_when_asked_for() {
+        let source = || RoleSource::Annotation { key: "k".into() };
+        let good = Role::new("arn:aws:iam::111122223333:role/app", None, source());
+        let unparsed = good.clone();
+        assert_eq!(good.arn().as_ref().map(RoleArn::path_and_name), Ok("app"));
+        // Equal whether or not the ARN was parsed yet: it follows the value.
+        assert_eq!(good, unparsed);
+        let compose = ComposeRoleArn {
+            partition: "aws".into(),
+            account_id: "111122223333".into(),
+        };
+        let composed = Role::new("app", Some(&compose), source());
+        assert_eq!(composed, good);
+        assert_eq!(composed.arn(), good.arn());
+        let bad = Role::new("app", None, source());
+        assert!(bad.arn().as_ref().is_err_and(|e| e.contains("arn:")));
+        assert_ne!(bad, good);
     }
 }

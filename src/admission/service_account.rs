@@ -47,7 +47,7 @@ pub(super) fn handle(request: Request, settings: &Settings) -> Answer {
     let who = format!("{sa_name} in namespace {}", Shown(&namespace));
     let Some(restriction) = &settings.restriction else {
         let warning = role.and_then(|r| {
-            r.arn.err().map(|reason| {
+            r.arn().as_ref().err().map(|reason| {
                 format!(
                     "{who}: {} {} is not a well-formed IAM role ARN ({reason}); Pods using it will get it as written",
                     r.source,

@@ -295,7 +295,7 @@ pub(super) fn malformed_role_warning(
     let Identity::Irsa { role, .. } = identity else {
         return None;
     };
-    let reason = role.arn.as_ref().err()?;
+    let reason = role.arn().as_ref().err()?;
     Some(format!(
         "{} of ServiceAccount {} ({who}) is not a well-formed IAM role ARN: {}: {reason}; \
          it was injected as written",

@@ -201,7 +201,7 @@ fn judge(
         if once_per_value && !judged.insert(role.value.as_str()) {
             continue;
         }
-        match &role.arn {
+        match role.arn() {
             Ok(arn) if allowance.allows(arn) => {}
             Ok(_) => violations.push(Violation::NotAllowed {
                 role: role.value.clone(),

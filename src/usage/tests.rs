@@ -84,7 +84,7 @@ fn literal_roles_in_every_kind_of_container() {
             "env AWS_ROLE_ARN of ephemeral container \"debug\""
         ]
     );
-    assert!(u.env_roles[2].arn.is_err(), "duplicates are each checked");
+    assert!(u.env_roles[2].arn().is_err(), "duplicates are each checked");
 }
 
 #[test]
