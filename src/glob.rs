@@ -164,6 +164,10 @@ pub fn matches(pattern: &str, text: &str, namespace: Option<&str>) -> bool {
         let step = match rest.chars().next() {
             Some('*') => {
                 p += 1;
+                // A star that ends the pattern takes whatever is left.
+                if p == pattern.len() {
+                    return true;
+                }
                 backtrack = Some((p, i));
                 continue;
             }
@@ -173,9 +177,11 @@ pub fn matches(pattern: &str, text: &str, namespace: Option<&str>) -> bool {
                     .starts_with(ns)
                     .then_some((NAMESPACE_PLACEHOLDER.len(), ns.len())),
                 _ => {
-                    // A run of literal text, up to the next token.
+                    // A run of literal text, up to the next token (ASCII, so
+                    // a byte search stays on character boundaries).
                     let end = rest
-                        .find(|c| c == '*' || c == '?' || (namespace.is_some() && c == '{'))
+                        .bytes()
+                        .position(|b| b == b'*' || b == b'?' || (namespace.is_some() && b == b'{'))
                         .filter(|&e| e > 0)
                         .unwrap_or(rest.len());
                     let literal = rest.get(..end).unwrap_or(rest);
