@@ -236,7 +236,8 @@ fn add_injection<'v>(spec: &mut usage::Spec<'v>, plan: &'v Plan<'_>) {
         spec.add_token_volume(name, audience);
     }
     for addition in additions {
-        spec.add_to_container(addition.field, addition.index, addition.env, addition.mount);
+        let env = addition.env.iter().map(|e| (e.name, e.value));
+        spec.add_to_container(addition.field, addition.index, env, addition.mount);
     }
 }
 

@@ -350,7 +350,7 @@ impl<'a> Judge<'a> {
 
     /// Violations of `usage` and the ServiceAccount's roles (first).
     pub fn usage(&self, usage: &PodUsage, sa_roles: &[Role]) -> Vec<Violation> {
-        allowlist::check(&self.allowance, &with_sa_roles(usage, sa_roles), usage)
+        allowlist::check(&self.allowance, sa_roles, usage)
     }
 
     /// Violations of a PodSpec and the ServiceAccount's roles.
@@ -371,11 +371,7 @@ impl<'a> Judge<'a> {
         spec_path: &str,
     ) -> Result<Vec<Violation>, String> {
         let usage = self.collect(spec, spec_path)?;
-        Ok(allowlist::check_per_container(
-            &self.allowance,
-            &with_sa_roles(&usage, &[]),
-            &usage,
-        ))
+        Ok(allowlist::check_per_container(&self.allowance, &[], &usage))
     }
 
     /// A rejection in `deny` mode, warnings in `warn` mode; `None` when
@@ -400,11 +396,6 @@ impl<'a> Judge<'a> {
             }
         }
     }
-}
-
-/// The ServiceAccount's roles first, then the spec's own.
-fn with_sa_roles<'r>(usage: &'r PodUsage, sa_roles: &'r [Role]) -> Vec<&'r Role> {
-    sa_roles.iter().chain(usage.env_roles.iter()).collect()
 }
 
 /// Violations in `new` that `old` did not have: an update is judged by what

@@ -164,16 +164,16 @@ impl Violation {
     }
 }
 
-/// Checks the roles an object uses against what its namespace allows.
-/// `roles` are the ServiceAccount's first, then the literal env roles; a
-/// value already judged is not reported twice (the injected `AWS_ROLE_ARN`
-/// repeats the ServiceAccount's role in every container).
+/// Checks the roles an object uses against what its namespace allows:
+/// the ServiceAccount's (`sa_roles`) first, then the usage's literal env
+/// roles. A value already judged is not reported twice (the injected
+/// `AWS_ROLE_ARN` repeats the ServiceAccount's role in every container).
 pub fn check(
     allowance: &NamespaceAllowance<'_>,
-    roles: &[&Role],
+    sa_roles: &[Role],
     usage: &PodUsage,
 ) -> Vec<Violation> {
-    judge(allowance, roles, usage, true)
+    judge(allowance, sa_roles, usage, true)
 }
 
 /// [`check`], reporting a role in every container that uses it: an update
@@ -181,15 +181,15 @@ pub fn check(
 /// when an old one already had it.
 pub fn check_per_container(
     allowance: &NamespaceAllowance<'_>,
-    roles: &[&Role],
+    sa_roles: &[Role],
     usage: &PodUsage,
 ) -> Vec<Violation> {
-    judge(allowance, roles, usage, false)
+    judge(allowance, sa_roles, usage, false)
 }
 
 fn judge(
     allowance: &NamespaceAllowance<'_>,
-    roles: &[&Role],
+    sa_roles: &[Role],
     usage: &PodUsage,
     once_per_value: bool,
 ) -> Vec<Violation> {
@@ -197,6 +197,8 @@ fn judge(
     // A set, not a scan of the earlier roles: one role per container made
     // that quadratic in containers.
     let mut judged = BTreeSet::new();
+    let roles = sa_roles.iter().chain(&usage.env_roles);
+    let no_roles = sa_roles.is_empty() && usage.env_roles.is_empty();
     for role in roles {
         if once_per_value && !judged.insert(role.value.as_str()) {
             continue;
@@ -223,7 +225,7 @@ fn judge(
     );
     // A token with no role at all: any role trusting the ServiceAccount is
     // reachable. (With roles, each is judged above.)
-    if roles.is_empty() {
+    if no_roles {
         violations.extend(
             usage
                 .sts_tokens

@@ -52,11 +52,10 @@ fn each_role_value_is_judged_once_where_it_first_appears() {
         Role::new(denied, settings.compose_role_arn.as_ref(), env("d")),
         Role::new("bad", settings.compose_role_arn.as_ref(), env("e")),
     ];
-    let refs: Vec<&Role> = roles.iter().collect();
     let allowed = allowed(&[("team-a", &["arn:aws:iam::111122223333:role/ok"])]);
     let violations = check(
         &allowed.for_namespace("team-a"),
-        &refs,
+        &roles,
         &PodUsage::default(),
     );
     let judged: Vec<(&str, &RoleSource)> = violations

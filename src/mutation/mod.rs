@@ -23,6 +23,8 @@ use crate::settings::Settings;
 
 mod write;
 
+pub use write::EnvVar;
+
 #[cfg(test)]
 mod tests;
 
@@ -145,7 +147,7 @@ pub struct Addition<'p> {
     /// `containers` or `initContainers`.
     pub field: &'static str,
     pub index: usize,
-    pub env: Vec<(&'p str, &'p str)>,
+    pub env: Vec<EnvVar<'p>>,
     pub mount: Option<(&'p str, &'p str)>,
 }
 
@@ -253,22 +255,23 @@ impl<'a> Plan<'a> {
 
     /// What [`Plan::apply`] adds that the allow-list reads: the token
     /// volume (name, audience) and, per container, env entries and a mount.
-    pub fn additions(&self) -> (Option<(&'a str, &'a str)>, Vec<Addition<'_>>) {
+    pub fn additions(
+        &self,
+    ) -> (
+        Option<(&'a str, &'a str)>,
+        impl Iterator<Item = Addition<'_>>,
+    ) {
         let volume = self
             .volume
             .then_some((self.injection.volume_name, self.injection.audience));
-        let containers = self
-            .containers
-            .iter()
-            .map(|c| Addition {
-                field: c.field,
-                index: c.index,
-                env: self.env(c).into_iter().map(|e| (e.name, e.value)).collect(),
-                mount: c
-                    .mount
-                    .then_some((self.injection.volume_name, self.injection.mount_path)),
-            })
-            .collect();
+        let containers = self.containers.iter().map(|c| Addition {
+            field: c.field,
+            index: c.index,
+            env: self.env(c),
+            mount: c
+                .mount
+                .then_some((self.injection.volume_name, self.injection.mount_path)),
+        });
         (volume, containers)
     }
 }

@@ -11,7 +11,7 @@ use crate::splice::{Splicer, array};
 
 /// A `{name, value}` env entry.
 #[derive(Serialize)]
-pub(super) struct EnvVar<'a> {
+pub struct EnvVar<'a> {
     pub name: &'a str,
     pub value: &'a str,
 }
@@ -92,7 +92,8 @@ impl<'a> Plan<'a> {
     pub(super) fn env(&self, c: &ContainerPlan) -> Vec<EnvVar<'_>> {
         let injection = self.injection;
         let (pair_key, pair_value, token_file_key) = injection.credential_env;
-        let mut env = Vec::new();
+        // At most five: one allocation.
+        let mut env = Vec::with_capacity(5);
         if c.sts {
             env.push(EnvVar {
                 name: ENV_STS_REGIONAL_ENDPOINTS,

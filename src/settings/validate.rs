@@ -71,10 +71,13 @@ impl Settings {
                 }
             }
         }
-        let allowed = match (&raw.allowed_roles, depth) {
+        let allowed = match (raw.allowed_roles, depth) {
             (None, _) => None,
-            (Some(doc), Check::Request) => Some(AllowedRoles::unchecked(doc.0.get().to_owned())),
-            (Some(doc), Check::All) => match parse_allowed_roles(doc) {
+            // The document's own text, not a copy of it.
+            (Some(doc), Check::Request) => {
+                Some(AllowedRoles::unchecked(Box::<str>::from(doc.0).into()))
+            }
+            (Some(doc), Check::All) => match parse_allowed_roles(&doc) {
                 Ok(allowed) => Some(allowed),
                 Err(found) => {
                     p.0.extend(found);

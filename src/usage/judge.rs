@@ -48,10 +48,12 @@ impl Spec<'_> {
         let any_mounted = mounted.iter().flatten().next().copied();
         // The token each (init) container can read, by name: an ephemeral
         // container's `targetContainerName` names one of those.
+        let targeted = self.containers.iter().any(|c| c.target.is_some());
         let targets: BTreeMap<&str, &str> = self
             .containers
             .iter()
             .zip(&mounted)
+            .filter(|_| targeted)
             .filter(|(c, _)| c.who.kind != ContainerKind::Ephemeral)
             .filter_map(|(c, m)| Some((&*c.who.name, (*m)?)))
             .collect();

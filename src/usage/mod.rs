@@ -208,7 +208,7 @@ impl<'v> Spec<'v> {
         &mut self,
         field: &str,
         index: usize,
-        env: Vec<(&'v str, &'v str)>,
+        env: impl Iterator<Item = (&'v str, &'v str)>,
         mount: Option<(&'v str, &'v str)>,
     ) {
         let Some(c) = self
@@ -218,7 +218,7 @@ impl<'v> Spec<'v> {
         else {
             return;
         };
-        let role_related = env.into_iter().filter(|(name, _)| is_role_related(name));
+        let role_related = env.filter(|(name, _)| is_role_related(name));
         c.env.extend(role_related.map(|(name, value)| Env {
             name,
             source: Ok(EnvSource::Literal(value)),

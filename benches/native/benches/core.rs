@@ -98,7 +98,11 @@ fn allow_list(c: &mut Criterion) {
         group.bench_function(BenchmarkId::from_parameter(namespaces * 10), |b| {
             b.iter(|| {
                 let allowance = restriction.allowed.for_namespace("team-a");
-                allowlist::check(&allowance, &[&role], &usage::PodUsage::default())
+                allowlist::check(
+                    &allowance,
+                    std::slice::from_ref(&role),
+                    &usage::PodUsage::default(),
+                )
             })
         });
     }
