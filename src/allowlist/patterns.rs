@@ -1,6 +1,7 @@
 //! Role patterns and the `allowedRoles` document: parsed whole when the
 //! policy is loaded, read per namespace when a request comes.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
@@ -166,15 +167,16 @@ impl AllowedRoles {
     }
 
     /// What `namespace` may use: the union of every matching key's patterns,
-    /// in key order. A document that cannot be read allows nothing.
-    pub fn for_namespace<'a>(&self, namespace: &'a str) -> NamespaceAllowance<'a> {
+    /// in key order. A document that cannot be read allows nothing. Keys
+    /// and patterns are borrowed from the text where they hold no escape.
+    pub fn for_namespace<'a>(&'a self, namespace: &'a str) -> NamespaceAllowance<'a> {
         let mut deserializer = serde_json::Deserializer::from_str(&self.json);
         let matching = MatchingKeys { namespace }
             .deserialize(&mut deserializer)
             .unwrap_or_default();
         NamespaceAllowance {
             namespace,
-            patterns: matching.into_values().flat_map(|p| p.0).collect(),
+            patterns: matching.into_values().flatten().collect(),
         }
     }
 }
@@ -187,7 +189,7 @@ struct MatchingKeys<'n> {
 }
 
 impl<'de> DeserializeSeed<'de> for MatchingKeys<'_> {
-    type Value = BTreeMap<String, PatternList>;
+    type Value = BTreeMap<Cow<'de, str>, Vec<Cow<'de, str>>>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_map(self)
@@ -195,7 +197,7 @@ impl<'de> DeserializeSeed<'de> for MatchingKeys<'_> {
 }
 
 impl<'de> Visitor<'de> for MatchingKeys<'_> {
-    type Value = BTreeMap<String, PatternList>;
+    type Value = BTreeMap<Cow<'de, str>, Vec<Cow<'de, str>>>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a map of namespace keys to role patterns")
@@ -203,15 +205,81 @@ impl<'de> Visitor<'de> for MatchingKeys<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut found = BTreeMap::new();
-        while let Some(key) = map.next_key::<String>()? {
+        while let Some(key) = map.next_key_seed(Text)? {
             if glob::matches(&key, self.namespace, None) {
-                found.insert(key, map.next_value::<PatternList>()?);
+                found.insert(key, map.next_value_seed(Patterns)?);
             } else {
                 found.remove(&key);
                 map.next_value::<IgnoredAny>()?;
             }
         }
         Ok(found)
+    }
+}
+
+/// A string, borrowed from the text unless it holds an escape.
+struct Text;
+
+impl<'de> DeserializeSeed<'de> for Text {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Text {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E: serde::de::Error>(self, text: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(text))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(text.to_owned()))
+    }
+}
+
+/// A [`PatternList`], borrowed from the text where it can be (a request
+/// reads its namespace's patterns this way).
+struct Patterns;
+
+impl<'de> DeserializeSeed<'de> for Patterns {
+    type Value = Vec<Cow<'de, str>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Patterns {
+    type Value = Vec<Cow<'de, str>>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of role ARN patterns, or one string of space-separated patterns")
+    }
+
+    fn visit_borrowed_str<E: serde::de::Error>(self, text: &'de str) -> Result<Self::Value, E> {
+        Ok(text.split_whitespace().map(Cow::Borrowed).collect())
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(text
+            .split_whitespace()
+            .map(|p| Cow::Owned(p.to_owned()))
+            .collect())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut patterns = Vec::new();
+        while let Some(p) = seq.next_element_seed(Text)? {
+            patterns.push(p);
+        }
+        Ok(patterns)
     }
 }
 
@@ -234,7 +302,7 @@ fn check_namespace_key(key: &str) -> Result<(), String> {
 #[derive(Debug, Clone)]
 pub struct NamespaceAllowance<'a> {
     namespace: &'a str,
-    patterns: Vec<String>,
+    patterns: Vec<Cow<'a, str>>,
 }
 
 impl NamespaceAllowance<'_> {
@@ -287,30 +355,9 @@ pub struct PatternList(pub Vec<String>);
 
 impl<'de> Deserialize<'de> for PatternList {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = PatternList;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a list of role ARN patterns, or one string of space-separated patterns",
-                )
-            }
-            fn visit_str<E: serde::de::Error>(self, patterns: &str) -> Result<PatternList, E> {
-                Ok(PatternList(
-                    patterns.split_whitespace().map(str::to_owned).collect(),
-                ))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<PatternList, A::Error> {
-                let mut patterns = Vec::new();
-                while let Some(p) = seq.next_element::<String>()? {
-                    patterns.push(p);
-                }
-                Ok(PatternList(patterns))
-            }
-        }
-        deserializer.deserialize_any(Visit)
+        let patterns = Patterns.deserialize(deserializer)?;
+        Ok(PatternList(
+            patterns.into_iter().map(Cow::into_owned).collect(),
+        ))
     }
 }

@@ -145,6 +145,27 @@ fn a_request_reads_only_the_keys_of_its_namespace_last_duplicate_wins() {
 }
 
 #[test]
+fn escaped_keys_and_patterns_read_as_their_text() {
+    // Borrowed where there is no escape, unescaped where there is one: the
+    // same patterns either way.
+    let json = r#"{"team-\u0061": ["arn:aws:iam::111122223333:role/\u0078",
+                                   "arn:aws:iam::111122223333:role/y"],
+                   "team-*": "arn:aws:iam::111122223333:role/\u007a\tarn:aws:iam::111122223333:role/w"}"#;
+    let allowed = AllowedRoles::unchecked(json.to_owned());
+    let ns = allowed.for_namespace("team-a");
+    for name in ["x", "y", "z", "w"] {
+        let arn = format!("arn:aws:iam::111122223333:role/{name}");
+        assert!(ns.allows(&role(&arn)), "{name}");
+    }
+    assert!(!ns.allows(&role("arn:aws:iam::111122223333:role/v")));
+    assert!(
+        !allowed
+            .for_namespace("team-b")
+            .allows(&role("arn:aws:iam::111122223333:role/x"))
+    );
+}
+
+#[test]
 fn star_never_crosses_a_colon_but_crosses_slashes() {
     let p = "arn:aws:iam::111122223333:role/payments-*";
     assert!(pattern_matches(
