@@ -475,7 +475,8 @@ fn bench_command(args: BenchArgs) -> Result<()> {
     if let (Some(floor), Some(cases)) = (&args.floor, &args.cases) {
         let text =
             std::fs::read_to_string(cases).with_context(|| format!("cannot read {cases:?}"))?;
-        let mut rows = Vec::new();
+        let mut names = Vec::new();
+        let mut subjects = Vec::new();
         for line in text
             .lines()
             .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
@@ -488,22 +489,28 @@ fn bench_command(args: BenchArgs) -> Result<()> {
             };
             let settings = evaluate::read_settings((*settings != "-").then_some(*settings), None)?;
             let session = (*session != "-").then(|| PathBuf::from(session));
-            let floor_subject = subject(floor, request, settings.clone(), None)?;
-            let policy_subject = subject(&policy_path, request, settings, session.as_ref())?;
-            eprintln!("bench: {name}");
-            let [floor_modes, policy_modes] = bench::compare(
-                &floor_subject,
-                &policy_subject,
-                args.iterations,
-                args.rounds,
-            )
-            .with_context(|| format!("case {name}"))?;
-            rows.push(bench::Row {
-                case: (*name).to_owned(),
-                floor: floor_modes,
-                policy: policy_modes,
-            });
+            let floor_subject = subject(floor, request, settings.clone(), None)
+                .with_context(|| format!("case {name}"))?;
+            let policy_subject = subject(&policy_path, request, settings, session.as_ref())
+                .with_context(|| format!("case {name}"))?;
+            names.push((*name).to_owned());
+            subjects.push((floor_subject, policy_subject));
         }
+        eprintln!(
+            "bench: {} cases, {} rounds, each round through every case",
+            names.len(),
+            args.rounds
+        );
+        let measured = bench::compare(&subjects, args.iterations, args.rounds)?;
+        let rows: Vec<bench::Row> = names
+            .into_iter()
+            .zip(measured)
+            .map(|(case, [floor, policy])| bench::Row {
+                case,
+                floor,
+                policy,
+            })
+            .collect();
         let table = bench::tsv(&rows);
         print!("{table}\n{}", bench::details(&rows));
         if let Some(out) = &args.output {
