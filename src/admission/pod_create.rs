@@ -106,11 +106,8 @@ fn from_text(
             if let Some(plan) = &plan {
                 add_injection(&mut spec, plan);
             }
-            let compose = settings.compose_role_arn.as_ref();
-            let usage = spec
-                .judge(compose, &restriction.sts_audiences)
-                .map_err(bad)?;
             let judge = Judge::new(settings, restriction, &namespace);
+            let usage = judge.facts(&spec).map_err(bad)?;
             if let Some(rejection) = check(&judge, runs_as, &who, &usage, &mut warnings) {
                 return Err(rejection.with_warnings(warnings));
             }

@@ -340,9 +340,12 @@ impl<'a> Judge<'a> {
 
     /// What a PodSpec uses, read from its `Value`.
     pub fn collect(&self, spec: &Value, spec_path: &str) -> Result<PodUsage, String> {
-        usage::collect(
-            spec,
-            spec_path,
+        self.facts(&usage::Spec::read(spec, spec_path)?)
+    }
+
+    /// What a PodSpec uses, from facts either reader took.
+    pub fn facts(&self, spec: &usage::Spec<'_>) -> Result<PodUsage, String> {
+        spec.judge(
             self.settings.compose_role_arn.as_ref(),
             &self.restriction.sts_audiences,
         )
