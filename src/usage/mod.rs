@@ -7,11 +7,6 @@
 //! process namespace (`/proc/<pid>/root`), and its target's tokens for an
 //! ephemeral container with `targetContainerName`.
 
-use std::collections::BTreeSet;
-
-use serde_json::Value;
-
-use crate::arn::ComposeRoleArn;
 use crate::constants::{AWS_CONFIG_FILE_ENV, ENV_ROLE_ARN, JAVA_OPTIONS_ENV};
 use crate::role::{ContainerRef, Role};
 
@@ -175,17 +170,6 @@ fn prefix_reaches_role(prefix: &str) -> bool {
             .as_bytes()
             .get(..prefix.len())
             .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
-}
-
-/// Reads `spec` (a PodSpec) and judges it. `spec_path` prefixes field
-/// names in errors.
-pub fn collect(
-    spec: &Value,
-    spec_path: &str,
-    compose: Option<&ComposeRoleArn>,
-    sts_audiences: &BTreeSet<String>,
-) -> Result<PodUsage, String> {
-    Spec::read(spec, spec_path)?.judge(compose, sts_audiences)
 }
 
 impl<'v> Spec<'v> {

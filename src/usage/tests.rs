@@ -1,10 +1,25 @@
 //! What a Pod spec uses, by both readers.
 
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
 use super::*;
+use crate::arn::ComposeRoleArn;
 use crate::pod_text::PodText;
 use crate::role::ContainerKind;
 use crate::settings::parse;
 use serde_json::json;
+
+/// Reads `spec` (a PodSpec) and judges it, as `Judge::collect` does.
+fn collect(
+    spec: &Value,
+    spec_path: &str,
+    compose: Option<&ComposeRoleArn>,
+    sts_audiences: &BTreeSet<String>,
+) -> Result<PodUsage, String> {
+    Spec::read(spec, spec_path)?.judge(compose, sts_audiences)
+}
 
 /// The usage by the `Value` reader, checked against the text reader.
 fn usage(spec: Value) -> PodUsage {
