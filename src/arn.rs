@@ -170,6 +170,98 @@ fn check_role_path_and_name(path_and_name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Characters a shell or HotSpot removes from a word before the program
+/// sees it: quotes (HotSpot's `Arguments::parse_options_buffer` drops them
+/// anywhere in an option) and the shell's backslash escape.
+fn removed_by_parsers(b: u8) -> bool {
+    matches!(b, b'"' | b'\'' | b'\\')
+}
+
+/// Every IAM role ARN written in `text`, as a process reads it once its
+/// shell or JVM has removed quote characters and backslashes: each run
+/// `arn:<partition>:iam:<region>:<account>:role/<path and name>` (the fixed
+/// words in any case), whatever surrounds it. Runs that are malformed
+/// (a region, an account that is not 12 digits, an empty name) are
+/// returned too, so that the caller reports rather than ignores them.
+///
+/// Linear in `text`: every part of a candidate is a run of characters
+/// without `:`, so a byte is read by at most two candidates.
+pub fn role_arns_in(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    // Every candidate holds `:`; most values have none.
+    if !text.contains(':') {
+        return found;
+    }
+    let clean: Vec<u8> = text.bytes().filter(|b| !removed_by_parsers(*b)).collect();
+    let mut at = 0;
+    while let Some(offset) = find_ignore_case(clean.get(at..).unwrap_or_default(), b"arn:") {
+        let start = at + offset;
+        if let Some(arn) = role_arn_at(&clean, start).and_then(|end| clean.get(start..end)) {
+            found.push(String::from_utf8_lossy(arn).into_owned());
+        }
+        // A name may end in `,arn` (`,` is a role character), so the next
+        // candidate can start inside this one; it starts after its `:`.
+        at = start + "arn:".len();
+    }
+    found
+}
+
+/// The end of the role ARN that starts at `start` (with `arn:`), if one does.
+fn role_arn_at(text: &[u8], start: usize) -> Option<usize> {
+    let mut i = start + "arn:".len();
+    let run = |i: &mut usize, ok: fn(u8) -> bool| {
+        let from = *i;
+        while text.get(*i).is_some_and(|b| ok(*b)) {
+            *i += 1;
+        }
+        *i - from
+    };
+    let word = |i: &mut usize, w: &[u8]| {
+        let matched = text
+            .get(*i..*i + w.len())
+            .is_some_and(|t| t.eq_ignore_ascii_case(w));
+        if matched {
+            *i += w.len();
+        }
+        matched
+    };
+    let part = |b: u8| b.is_ascii_alphanumeric() || b == b'-';
+    if run(&mut i, part) == 0 || !word(&mut i, b":iam:") {
+        return None;
+    }
+    run(&mut i, part);
+    if !word(&mut i, b":") {
+        return None;
+    }
+    run(&mut i, |b| b.is_ascii_digit());
+    if !word(&mut i, b":role/") {
+        return None;
+    }
+    run(&mut i, |b| is_role_char(b as char));
+    Some(i)
+}
+
+/// Where `needle` (lower case ASCII) first occurs in `haystack`, in any case.
+fn find_ignore_case(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let first = *needle.first()?;
+    let mut from = 0;
+    while let Some(offset) = haystack
+        .get(from..)?
+        .iter()
+        .position(|b| b.to_ascii_lowercase() == first)
+    {
+        let at = from + offset;
+        if haystack
+            .get(at..at + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+        {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,5 +347,59 @@ mod tests {
                 .unwrap_err()
                 .contains("is malformed")
         );
+    }
+
+    #[test]
+    fn finds_role_arns_wherever_they_are_written() {
+        let admin = "arn:aws:iam::999988887777:role/admin";
+        for text in [
+            admin.to_owned(),
+            format!("-Daws.roleArn={admin} -Xmx1g"),
+            format!("-D\"aws.roleArn\"=\"{admin}\""),
+            "arn:aws:iam::999988887777:role/ad\"\"min".to_owned(),
+            "'arn:aws:iam::999988887777:role/'admin".to_owned(),
+            "arn\\:aws:iam::999988887777:role/ad\\min".to_owned(),
+            format!("export AWS_ROLE_ARN={admin}; exec app"),
+            format!("role_arn = {admin}\nregion = eu-west-1"),
+            format!("{{\"roleArn\":\"{admin}\"}}"),
+        ] {
+            assert_eq!(role_arns_in(&text), vec![admin.to_owned()], "{text:?}");
+        }
+        assert_eq!(
+            role_arns_in("ARN:AWS:IAM::999988887777:ROLE/admin"),
+            vec!["ARN:AWS:IAM::999988887777:ROLE/admin".to_owned()],
+            "the fixed words in any case (reported as written, then malformed)"
+        );
+        let two = format!("{admin},arn:aws-cn:iam::111122223333:role/path/app");
+        assert_eq!(role_arns_in(&two).len(), 2);
+        // Malformed candidates are returned, to be reported.
+        for bad in [
+            "arn:aws:iam:us-east-1:999988887777:role/x",
+            "arn:aws:iam::1:role/x",
+            "arn:aws:iam::999988887777:role/",
+        ] {
+            let found = role_arns_in(bad);
+            assert_eq!(found, vec![bad.to_owned()]);
+            assert!(RoleArn::parse(&found[0]).is_err());
+        }
+        for none in [
+            "",
+            "no colon here",
+            "arn:aws:s3:::bucket/role/x",
+            "arn:aws:iam::999988887777:user/admin",
+            "arn:arn:arn:",
+            "http://169.254.170.23/v1/credentials",
+        ] {
+            assert!(role_arns_in(none).is_empty(), "{none:?}");
+        }
+    }
+
+    #[test]
+    fn finding_role_arns_is_linear() {
+        // Many starts that fail late, and ARNs back to back: one pass each.
+        let starts = "arn:aws:iam::999988887777:".repeat(50_000);
+        assert!(role_arns_in(&starts).is_empty());
+        let many = "arn:aws:iam::999988887777:role/a ".repeat(50_000);
+        assert_eq!(role_arns_in(&many).len(), 50_000);
     }
 }

@@ -28,6 +28,16 @@ pub struct RawSettings {
     pub sts_audiences: Option<Vec<String>>,
     pub trusted_token_requesters: Option<RawTrustedRequesters>,
     pub decision_logs: Option<bool>,
+    pub judged_sources: Option<Vec<JudgedSource>>,
+}
+
+/// A kind of object whose role ARNs `irsa-enforce` judges on CREATE and
+/// UPDATE, declared in `judgedSources` so that a Pod may read roles,
+/// config files and JVM options from it (see [`super::JudgedSources`]).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+pub enum JudgedSource {
+    ConfigMap,
+    Secret,
 }
 
 /// `allowedRoles` as written: a request reads only the keys that match its

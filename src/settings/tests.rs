@@ -306,6 +306,16 @@ fn every_bad_field_is_named_with_a_reason() {
             "unknown field `tokenAudeince`",
         ),
         (json!([1, 2]), "settings: ", "invalid type"),
+        (
+            json!({"judgedSources": ["ConfigMap"]}),
+            "judgedSources: ",
+            "it needs allowedRoles",
+        ),
+        (
+            json!({"allowedRoles": {}, "judgedSources": ["configmaps"]}),
+            "judgedSources[0]: ",
+            "unknown variant `configmaps`",
+        ),
     ];
     for (doc, field, reason) in cases {
         let err = parse(&doc).unwrap_err();
@@ -335,8 +345,16 @@ fn restriction_is_built_only_from_allowed_roles() {
             .map(String::from)
             .into()
     );
+    assert_eq!(
+        r.judged,
+        JudgedSources::default(),
+        "nothing judged unless declared"
+    );
     let s = parse(&json!({"allowedRoles": {"*": []}, "enforcement": "warn"})).unwrap();
     assert_eq!(s.restriction.unwrap().enforcement, Enforcement::Warn);
+    let s = parse(&json!({"allowedRoles": {}, "judgedSources": ["Secret", "ConfigMap"]})).unwrap();
+    let judged = s.restriction.unwrap().judged;
+    assert!(judged.judges("ConfigMap") && judged.judges("Secret") && !judged.judges("Pod"));
 }
 
 #[test]

@@ -3,10 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::raw::{MappingEntry, RawComposeRoleArn, RawPodIdentity, RawSettings};
+use super::raw::{JudgedSource, MappingEntry, RawComposeRoleArn, RawPodIdentity, RawSettings};
 use super::{
-    AnnotationKeys, Check, Mapping, MappingNamespace, PodIdentity, Restriction, Settings,
-    parse_allowed_roles,
+    AnnotationKeys, Check, JudgedSources, Mapping, MappingNamespace, PodIdentity, Restriction,
+    Settings, parse_allowed_roles,
 };
 use crate::allowlist::AllowedRoles;
 use crate::arn::{self, ComposeRoleArn, RoleArn};
@@ -71,6 +71,7 @@ impl Settings {
                 }
             }
         }
+        let has_allowed_roles = raw.allowed_roles.is_some();
         let allowed = match (raw.allowed_roles, depth) {
             (None, _) => None,
             // The document's own text, not a copy of it.
@@ -85,12 +86,24 @@ impl Settings {
                 }
             },
         };
+        let judged_sources = raw.judged_sources.unwrap_or_default();
+        if !judged_sources.is_empty() && !has_allowed_roles {
+            p.check(
+                "judgedSources",
+                Err("it needs allowedRoles: only the allow-list judges objects".to_owned()),
+            );
+        }
+        let judged = JudgedSources {
+            config_maps: judged_sources.contains(&JudgedSource::ConfigMap),
+            secrets: judged_sources.contains(&JudgedSource::Secret),
+        };
         let restriction = allowed.map(|allowed| Restriction {
             allowed,
             enforcement: raw.enforcement.unwrap_or_default(),
             sts_audiences,
             trusted_users: trusted.users,
             trusted_groups: trusted.groups,
+            judged,
         });
 
         if !problems.0.is_empty() {
