@@ -24,6 +24,12 @@ pub enum RoleSource {
         container: ContainerRef,
         variable: String,
     },
+    /// A role ARN written in an env value (`env NAME`), `command` or `args`
+    /// of a container that can read an STS token.
+    Written {
+        container: ContainerRef,
+        place: String,
+    },
 }
 
 /// Which kind of container, for messages.
@@ -74,9 +80,9 @@ impl RoleSource {
     /// The container the role was found in, if it came from one.
     pub fn container(&self) -> Option<&ContainerRef> {
         match self {
-            RoleSource::Env { container } | RoleSource::JavaOption { container, .. } => {
-                Some(container)
-            }
+            RoleSource::Env { container }
+            | RoleSource::JavaOption { container, .. }
+            | RoleSource::Written { container, .. } => Some(container),
             _ => None,
         }
     }
@@ -89,6 +95,7 @@ impl RoleSource {
             RoleSource::PodIdentityAssociation => ("association", ""),
             RoleSource::Env { .. } => ("env", ""),
             RoleSource::JavaOption { variable, .. } => ("java", variable),
+            RoleSource::Written { place, .. } => ("written", place),
         }
     }
 
@@ -102,6 +109,9 @@ impl RoleSource {
                     "-Daws.roleArn in env {} of {container}",
                     Shown(variable).bare()
                 )
+            }
+            RoleSource::Written { place, .. } => {
+                format!("written in {} of {container}", Shown(place).bare())
             }
             other => other.to_string(),
         }
@@ -119,6 +129,9 @@ impl fmt::Display for RoleSource {
                 container,
                 variable,
             } => write!(f, "-Daws.roleArn in env {variable} of {container}"),
+            RoleSource::Written { container, place } => {
+                write!(f, "written in {place} of {container}")
+            }
         }
     }
 }
