@@ -84,6 +84,9 @@ impl Violation {
             Violation::UnclaimedToken(StsToken { volume, audience }) => {
                 return MergeKey(6, volume, audience, "");
             }
+            Violation::Unverifiable(Unverifiable::TooManyRoles { .. }) => {
+                return MergeKey(7, "", "", "");
+            }
         };
         let (kind, detail) = source.map(RoleSource::merge_parts).unwrap_or_default();
         MergeKey(tag, a, kind, detail)
@@ -167,6 +170,11 @@ impl Violation {
                  -Daws.roleArn to a role the policy cannot check; \
                  set the options inline",
                 Shown(variable).bare()
+            ),
+            Violation::Unverifiable(Unverifiable::TooManyRoles { limit, .. }) => format!(
+                "the Pod writes more than {limit} distinct IAM role ARNs in the env values, \
+                 command and args of containers that can read an STS token, and from \
+                 {container} on they are not checked against allowedRoles; write fewer"
             ),
             Violation::UnclaimedToken(StsToken { volume, audience }) => format!(
                 "projected token volume {} has STS audience {} but the Pod uses no role, \

@@ -23,7 +23,7 @@ use super::{EnvFrom, EnvSource};
 /// Expanded text a Pod may produce in all, beyond which a value is not
 /// expanded: `$(A)$(A)...` doubling at each entry would otherwise grow
 /// exponentially in the request. No real Pod comes near it.
-pub const EXPANSION_BUDGET: usize = 4 << 20;
+pub const EXPANSION_BUDGET: usize = 1 << 20;
 
 /// A value as the process gets it, as far as the policy can know it.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,7 +91,7 @@ impl Expanded<'_> {
 
 /// The container's variables as kubelet builds them, for expanding.
 pub struct Expander<'c, 'v> {
-    env_from: &'c [EnvFrom<'v>],
+    env_from: EnvFromKeys,
     judged: JudgedSources,
     /// The latest value of each name defined by `env` so far. Built only
     /// when some value refers to a variable.
@@ -103,7 +103,7 @@ pub struct Expander<'c, 'v> {
 impl<'c, 'v> Expander<'c, 'v> {
     pub fn new(env_from: &'c [EnvFrom<'v>], judged: JudgedSources, budget: &'c mut usize) -> Self {
         Expander {
-            env_from,
+            env_from: EnvFromKeys::new(env_from, judged),
             judged,
             defined: HashMap::new(),
             budget,
@@ -227,14 +227,74 @@ impl<'c, 'v> Expander<'c, 'v> {
         if let Some(value) = self.defined.get(name) {
             return value.clone();
         }
-        // kubelet's later `envFrom` sources replace earlier ones' keys.
-        if let Some(source) = self.env_from.iter().rev().find(|s| s.reaches(name)) {
+        if self.env_from.reach(name) {
             return Expanded::Unread {
-                from: Origin::root(format!("envFrom {}", source.describe())),
-                judged: source.judged(self.judged),
+                from: self.env_from.origin.clone(),
+                judged: self.env_from.all_judged,
             };
         }
         Expanded::Known(Cow::Owned(format!("$({name})")))
+    }
+}
+
+/// Which names a container's `envFrom` sources can define, looked up in
+/// time linear in the name (a scan of every source per reference was
+/// quadratic): a trie of their prefixes, case ignored.
+struct EnvFromKeys {
+    /// Edges `(node, byte) -> node`; node 0 is the root (the empty prefix).
+    edges: HashMap<(usize, u8), usize>,
+    /// Whether a prefix ends at each node.
+    ends: Vec<bool>,
+    /// Every source is judged: whatever reaches a name, it was judged.
+    all_judged: bool,
+    /// The source named in messages: the only one, or all of them.
+    origin: Origin,
+}
+
+impl EnvFromKeys {
+    fn new(sources: &[EnvFrom<'_>], judged: JudgedSources) -> Self {
+        let mut keys = EnvFromKeys {
+            edges: HashMap::new(),
+            ends: vec![false],
+            all_judged: sources.iter().all(|s| s.judged(judged)),
+            origin: Origin::root(match sources {
+                [one] => format!("envFrom {}", one.describe()),
+                _ => "one of its envFrom sources".to_owned(),
+            }),
+        };
+        for source in sources {
+            let mut node = 0;
+            for b in source.prefix.bytes() {
+                let next = keys.ends.len();
+                node = *keys
+                    .edges
+                    .entry((node, b.to_ascii_lowercase()))
+                    .or_insert(next);
+                if node == next {
+                    keys.ends.push(false);
+                }
+            }
+            if let Some(end) = keys.ends.get_mut(node) {
+                *end = true;
+            }
+        }
+        keys
+    }
+
+    /// Whether some source's prefix is a strict prefix of `name` (keys are
+    /// never empty).
+    fn reach(&self, name: &str) -> bool {
+        let mut node = 0;
+        for b in name.bytes() {
+            if self.ends.get(node).copied().unwrap_or(false) {
+                return true;
+            }
+            match self.edges.get(&(node, b.to_ascii_lowercase())) {
+                Some(next) => node = *next,
+                None => return false,
+            }
+        }
+        false
     }
 }
 
@@ -321,6 +381,42 @@ mod tests {
             show(&e.entry("Z", &lit("y$(Y)"), true)),
             "partial \"yx\" $(Y), which comes from secretKeyRef"
         );
+    }
+
+    #[test]
+    fn env_from_prefixes_reach_longer_names_only() {
+        let sources = [
+            EnvFrom {
+                prefix: "APP_",
+                source: Some(("Secret", "s")),
+            },
+            EnvFrom {
+                prefix: "DB",
+                source: Some(("ConfigMap", "c")),
+            },
+        ];
+        let keys = EnvFromKeys::new(&sources, JudgedSources::default());
+        for (name, reached) in [
+            ("APP_X", true),
+            ("app_x", true),
+            ("APP_", false),
+            ("AP", false),
+            ("DB_URL", true),
+            ("DBX", true),
+            ("DB", false),
+            ("OTHER", false),
+        ] {
+            assert_eq!(keys.reach(name), reached, "{name}");
+        }
+        let all = EnvFromKeys::new(
+            &[EnvFrom {
+                prefix: "",
+                source: None,
+            }],
+            JudgedSources::default(),
+        );
+        assert!(all.reach("A") && !all.reach(""));
+        assert!(!EnvFromKeys::new(&[], JudgedSources::default()).reach("A"));
     }
 
     #[test]

@@ -29,8 +29,8 @@ use super::jvm::{hotspot_options, mentions_config_property};
 use super::{Container, PodUsage, Spec, StsToken, Unverifiable};
 use crate::arn::{ComposeRoleArn, role_arns_in};
 use crate::constants::{
-    AWS_CONFIG_DIR, AWS_CONFIG_FILE_ENV, ENV_HOME, ENV_ROLE_ARN, JAVA_OPTIONS_ENV,
-    JAVA_OPTIONS_FILE_PREFIXES, JAVA_ROLE_PROPERTY,
+    AWS_CONFIG_FILE_ENV, ENV_HOME, ENV_ROLE_ARN, JAVA_OPTIONS_ENV, JAVA_OPTIONS_FILE_PREFIXES,
+    JAVA_ROLE_PROPERTY,
 };
 use crate::role::{ContainerKind, Role, RoleSource};
 
@@ -86,7 +86,10 @@ impl Spec<'_> {
             .filter(|(c, _)| c.who.kind != ContainerKind::Ephemeral)
             .filter_map(|(c, m)| Some((&*c.who.name, (*m)?)))
             .collect();
-        let mut budget = EXPANSION_BUDGET;
+        let mut limits = Limits {
+            expansion: EXPANSION_BUDGET,
+            written_roles: MAX_WRITTEN_ROLES,
+        };
         for (c, own) in self.containers.iter().zip(&mounted) {
             let via_target = c.target.and_then(|t| targets.get(t).copied());
             let via_shared = if self.shared_processes {
@@ -102,22 +105,35 @@ impl Spec<'_> {
                 judged,
                 file_volumes: &file_volumes,
             };
-            judge.run(&mut budget, &mut usage)?;
+            judge.run(&mut limits, &mut usage)?;
         }
         usage.sts_tokens = tokens;
         Ok(usage)
     }
 }
 
+/// Distinct role ARNs found written in a Pod's values that are judged
+/// before the rest is reported as too many to judge: each costs a parse,
+/// a match and a violation, and no real Pod writes this many.
+pub const MAX_WRITTEN_ROLES: usize = 256;
+
+/// What a Pod may still cost.
+struct Limits {
+    /// Expanded text left ([`EXPANSION_BUDGET`]).
+    expansion: usize,
+    /// Written role ARNs left ([`MAX_WRITTEN_ROLES`]).
+    written_roles: usize,
+}
+
 /// Judges one container.
-struct ContainerJudge<'j, 'v> {
-    c: &'j Container<'v>,
+pub(super) struct ContainerJudge<'j, 'v> {
+    pub(super) c: &'j Container<'v>,
     /// The STS token volume it can read, if any.
-    token: Option<&'j str>,
-    windows: bool,
+    pub(super) token: Option<&'j str>,
+    pub(super) windows: bool,
     compose: Option<&'j ComposeRoleArn>,
-    judged: JudgedSources,
-    file_volumes: &'j BTreeMap<&'j str, &'j str>,
+    pub(super) judged: JudgedSources,
+    pub(super) file_volumes: &'j BTreeMap<&'j str, &'j str>,
 }
 
 /// Where a value is written, named only when something is found there.
@@ -139,27 +155,57 @@ impl std::fmt::Display for Place<'_> {
 
 /// What a container's variables and words told the judge so far.
 #[derive(Default)]
-struct Found {
-    /// Role values already recorded for this container.
+pub(super) struct Found {
+    /// Where this container's roles start in `PodUsage::env_roles`.
+    first_role: usize,
+    /// Their values, once there are two (most containers have one role:
+    /// they pay for no set).
     roles: BTreeSet<String>,
     /// The first thing that has the SDK read a config file.
-    config_signal: Option<String>,
+    pub(super) config_signal: Option<String>,
+    /// Written role ARNs the Pod may still have judged.
+    written_left: usize,
+    /// Whether this container was reported for too many of them.
+    too_many: bool,
 }
 
+/// Whether `name` is one of `names`, in any case.
 fn is_any(name: &str, names: &[&str]) -> bool {
-    names.iter().any(|n| name.eq_ignore_ascii_case(n))
+    // Most names differ from all of them at the first byte.
+    let first = name.as_bytes().first().map(u8::to_ascii_uppercase);
+    names
+        .iter()
+        .any(|n| n.as_bytes().first() == first.as_ref() && name.eq_ignore_ascii_case(n))
+}
+
+/// Whether the container already has a role of this value.
+fn has_role(found: &mut Found, usage: &PodUsage, value: &str) -> bool {
+    let mine = usage.env_roles.get(found.first_role..).unwrap_or_default();
+    match mine {
+        [] => false,
+        [only] if found.roles.is_empty() => {
+            // The second role: from now on the set holds them all.
+            found.roles.insert(only.value.clone());
+            only.value == value
+        }
+        _ => found.roles.contains(value),
+    }
 }
 
 impl ContainerJudge<'_, '_> {
-    fn run(&self, budget: &mut usize, usage: &mut PodUsage) -> Result<(), String> {
+    fn run(&self, limits: &mut Limits, usage: &mut PodUsage) -> Result<(), String> {
         let c = self.c;
         let reads_token = self.token.is_some();
         let refers = c.env.iter().any(|e| match &e.source {
             Ok(super::EnvSource::Literal(v)) => v.contains('$'),
             _ => false,
         }) || c.command.iter().chain(&c.args).any(|w| w.contains('$'));
-        let mut expander = Expander::new(&c.env_from, self.judged, budget);
-        let mut found = Found::default();
+        let mut expander = Expander::new(&c.env_from, self.judged, &mut limits.expansion);
+        let mut found = Found {
+            written_left: limits.written_roles,
+            first_role: usage.env_roles.len(),
+            ..Found::default()
+        };
         for entry in &c.env {
             let name = entry.name;
             let role_var = name.eq_ignore_ascii_case(ENV_ROLE_ARN);
@@ -187,6 +233,7 @@ impl ContainerJudge<'_, '_> {
                 }
             }
             self.env_from(&mut found, usage);
+            limits.written_roles = found.written_left;
             self.config_files(found.config_signal, usage);
         }
         Ok(())
@@ -235,7 +282,10 @@ impl ContainerJudge<'_, '_> {
             }
         }
         if reads_token {
-            self.written(Place::Env(name), value, found, usage);
+            // `AWS_ROLE_ARN`'s value is judged whole, as a role, above.
+            if !role_var {
+                self.written(Place::Env(name), value, found, usage);
+            }
             if is_any(name, &AWS_CONFIG_FILE_ENV) || name == ENV_HOME {
                 found
                     .config_signal
@@ -255,6 +305,20 @@ impl ContainerJudge<'_, '_> {
     ) {
         let (known, unread) = value.known();
         for arn in role_arns_in(known) {
+            if has_role(found, usage, &arn) {
+                continue;
+            }
+            if found.written_left == 0 {
+                if !found.too_many {
+                    found.too_many = true;
+                    usage.unverifiable.push(Unverifiable::TooManyRoles {
+                        container: self.c.who.clone(),
+                        limit: MAX_WRITTEN_ROLES,
+                    });
+                }
+                break;
+            }
+            found.written_left -= 1;
             let source = RoleSource::Written {
                 container: self.c.who.clone(),
                 place: place.to_string(),
@@ -277,11 +341,15 @@ impl ContainerJudge<'_, '_> {
         usage: &mut PodUsage,
     ) {
         let role = Role::new(value, compose, source);
-        // A value written twice (`AWS_ROLE_ARN` is also found as written)
+        // A value written twice (`-Daws.roleArn` is also found as written)
         // is one use of the role.
-        if found.roles.insert(role.value.clone()) {
-            usage.env_roles.push(role);
+        if has_role(found, usage, &role.value) {
+            return;
         }
+        if !found.roles.is_empty() || usage.env_roles.len() > found.first_role {
+            found.roles.insert(role.value.clone());
+        }
+        usage.env_roles.push(role);
     }
 
     fn unverifiable_value(&self, variable: &str, from: &Origin, usage: &mut PodUsage) {
@@ -326,67 +394,6 @@ impl ContainerJudge<'_, '_> {
             usage.unverifiable.push(Unverifiable::JavaOptionsFile {
                 container: self.c.who.clone(),
                 variable: variable.to_owned(),
-            });
-        }
-    }
-
-    /// `envFrom` sources that could set a role or JVM options variable the
-    /// container does not set itself, or point the SDK at a config file.
-    /// On Windows, names ignore case and kubelet hands both spellings to
-    /// the runtime in map order (`makeEnvironmentVariables` ranges over a
-    /// Go map), so an explicit entry does not reliably win.
-    fn env_from(&self, found: &mut Found, usage: &mut PodUsage) {
-        let c = self.c;
-        let sets = |name: &str| !self.windows && c.env.iter().any(|e| e.name == name);
-        let role_names = std::iter::once(ENV_ROLE_ARN).chain(JAVA_OPTIONS_ENV);
-        let unset_role_names: Vec<&str> = role_names.filter(|n| !sets(n)).collect();
-        let config_names = AWS_CONFIG_FILE_ENV.into_iter().chain([ENV_HOME]);
-        let unset_config_names: Vec<&str> = config_names.filter(|n| !sets(n)).collect();
-        for source in &c.env_from {
-            if found.config_signal.is_none()
-                && let Some(name) = unset_config_names.iter().find(|n| source.reaches(n))
-            {
-                found.config_signal = Some(format!("{name} from envFrom {}", source.describe()));
-            }
-            if source.judged(self.judged) {
-                continue;
-            }
-            if let Some(variable) = unset_role_names.iter().find(|n| source.reaches(n)) {
-                usage.unverifiable.push(Unverifiable::EnvFrom {
-                    container: c.who.clone(),
-                    from: source.describe(),
-                    volume: self.token.unwrap_or_default().to_owned(),
-                    variable: (*variable).to_owned(),
-                });
-            }
-        }
-    }
-
-    /// Which file a variable names does not matter: `/var/run` is a
-    /// symlink to `/run` in common images and `/proc/self/root/...`
-    /// reaches any path, so no comparison of paths is sound. Once anything
-    /// points the SDK at a config file, any tenant-written mount can hold
-    /// it; a mount at a `.aws` directory is such a pointer by itself (the
-    /// image's `HOME`). One finding per container.
-    fn config_files(&self, signal: Option<String>, usage: &mut PodUsage) {
-        let mut unjudged = self
-            .c
-            .mounts
-            .iter()
-            .filter(|(name, _)| self.file_volumes.contains_key(name));
-        let found = match signal {
-            Some(signal) => unjudged.next().map(|m| (signal, m)),
-            None => unjudged
-                .find(|(_, path)| path.contains(AWS_CONFIG_DIR))
-                .map(|m| (format!("a mount at {}", m.1), m)),
-        };
-        if let Some((variable, (volume, path))) = found {
-            let kind = self.file_volumes.get(volume).copied().unwrap_or_default();
-            usage.unverifiable.push(Unverifiable::ConfigFile {
-                container: self.c.who.clone(),
-                variable,
-                path: (*path).to_owned(),
-                volume: format!("{volume} ({kind})"),
             });
         }
     }

@@ -16,6 +16,7 @@ mod expand;
 mod judge;
 mod jvm;
 mod read;
+mod sources;
 pub mod text;
 
 #[cfg(test)]
@@ -59,6 +60,12 @@ pub enum Unverifiable {
         container: ContainerRef,
         variable: String,
     },
+    /// More distinct role ARNs written in the Pod's values than are judged
+    /// ([`judge::MAX_WRITTEN_ROLES`]), from this container on.
+    TooManyRoles {
+        container: ContainerRef,
+        limit: usize,
+    },
 }
 
 impl Unverifiable {
@@ -67,7 +74,8 @@ impl Unverifiable {
             Unverifiable::ValueFrom { container, .. }
             | Unverifiable::EnvFrom { container, .. }
             | Unverifiable::ConfigFile { container, .. }
-            | Unverifiable::JavaOptionsFile { container, .. } => container,
+            | Unverifiable::JavaOptionsFile { container, .. }
+            | Unverifiable::TooManyRoles { container, .. } => container,
         }
     }
 }

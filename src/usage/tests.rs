@@ -390,3 +390,45 @@ fn env_from_prefix_equal_to_the_variable_cannot_set_it() {
     assert_eq!(u.unverifiable.len(), 1);
     assert!(format!("{:?}", u.unverifiable[0]).contains("Secret \\\"t\\\""));
 }
+
+#[test]
+fn written_role_arns_are_judged_up_to_a_bound() {
+    let many: Vec<String> = (0..300)
+        .map(|i| format!("arn:aws:iam::111122223333:role/r{i}"))
+        .collect();
+    let spec = with_token(json!({"containers": [{"name": "a", "args": many,
+        "env": [{"name": "AWS_ROLE_ARN", "value": ROLE}],
+        "volumeMounts": [{"name": "tok", "mountPath": "/t"}]}]}));
+    let u = usage(spec);
+    // The explicit role, then the first 256 written ones.
+    assert_eq!(u.env_roles.len(), 1 + judge::MAX_WRITTEN_ROLES);
+    assert!(matches!(
+        u.unverifiable.as_slice(),
+        [Unverifiable::TooManyRoles { limit: 256, .. }]
+    ));
+}
+
+#[test]
+fn roles_are_found_after_expansion_in_env_command_and_args() {
+    let spec = with_token(json!({"containers": [{"name": "a",
+        "env": [{"name": "ACCOUNT", "value": "999988887777"},
+                {"name": "OPTS", "value": "-Dx=arn:aws:iam::$(ACCOUNT):role/env"}],
+        "command": ["sh", "-c", "exec app --role=arn:aws:iam::$(ACCOUNT):role/cmd"],
+        "args": ["$$(ACCOUNT)", "arn:aws:iam::$(ACCOUNT):role/'args'"],
+        "volumeMounts": [{"name": "tok", "mountPath": "/t"}]}]}));
+    let u = usage(spec);
+    let found: Vec<String> = u
+        .env_roles
+        .iter()
+        .map(|r| format!("{} {}", r.value, r.source))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "arn:aws:iam::999988887777:role/env written in env OPTS of container \"a\"",
+            "arn:aws:iam::999988887777:role/cmd written in command of container \"a\"",
+            "arn:aws:iam::999988887777:role/args written in args of container \"a\"",
+        ]
+    );
+    assert!(u.unverifiable.is_empty());
+}
