@@ -185,6 +185,7 @@ fn without_the_restriction_the_same_requests_pass() {
         "sa-annotation-wildcard-literal",
         "sa-annotation-trailing-space",
         "expansion-from-configmap",
+        "expansion-ephemeral-debug",
         "expansion-arn-part-from-secret",
         "expansion-config-file-path",
         "java-config-file-property",
