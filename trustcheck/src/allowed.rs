@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use irsa_policy::allowlist::{AllowedRoles, PatternList, pattern_matches};
+use irsa_policy::allowlist::{AllowedRoles, PatternList, RolePattern, pattern_matches};
 use irsa_policy::arn::RoleArn;
 use irsa_policy::glob::{self, Glob, GlobPart, NAMESPACE_PLACEHOLDER};
 
@@ -22,6 +22,10 @@ pub struct Key {
     pub name: String,
     glob: Pattern,
     pub patterns: Vec<String>,
+    /// The patterns without `{namespace}`, compiled by the policy.
+    fixed: Vec<RolePattern>,
+    /// The patterns with `{namespace}`, as written.
+    per_namespace: Vec<String>,
 }
 
 /// The allow-list, read once.
@@ -100,6 +104,19 @@ impl AllowList {
                         .map(|g| key_pattern(&g))
                         .unwrap_or_default(),
                     patterns: patterns.0.clone(),
+                    // Validated: every pattern parses.
+                    fixed: patterns
+                        .0
+                        .iter()
+                        .filter(|p| !p.contains(NAMESPACE_PLACEHOLDER))
+                        .filter_map(|p| RolePattern::parse(p).ok())
+                        .collect(),
+                    per_namespace: patterns
+                        .0
+                        .iter()
+                        .filter(|p| p.contains(NAMESPACE_PLACEHOLDER))
+                        .cloned()
+                        .collect(),
                 })
                 .collect()
         });
@@ -143,23 +160,24 @@ impl AllowList {
         };
         let mut active = Vec::new();
         let mut namespaces = BTreeSet::new();
-        let mut candidates: Option<BTreeSet<String>> = None;
+        let mut candidates: Option<Vec<&str>> = None;
         for (i, key) in keys.iter().enumerate() {
-            let (with, without): (Vec<&String>, Vec<&String>) = key
-                .patterns
-                .iter()
-                .partition(|p| p.contains(NAMESPACE_PLACEHOLDER));
-            if without.iter().any(|p| pattern_matches(p, role, "")) {
+            if key.fixed.iter().any(|p| p.matches(role, "")) {
                 active.push(i);
                 continue;
             }
+            let with = &key.per_namespace;
             if with.is_empty() {
                 continue;
             }
             let candidates = candidates.get_or_insert_with(|| substrings(role.path_and_name()));
             let literal_key = !key.name.contains(['*', '?']);
-            let matching: Vec<&String> = if literal_key {
-                candidates.get(&key.name).into_iter().collect()
+            let matching: Vec<&&str> = if literal_key {
+                candidates
+                    .iter()
+                    .filter(|c| **c == key.name)
+                    .take(1)
+                    .collect()
             } else {
                 candidates
                     .iter()
@@ -168,7 +186,7 @@ impl AllowList {
             };
             for c in matching {
                 if with.iter().any(|p| pattern_matches(p, role, c)) {
-                    namespaces.insert(c.clone());
+                    namespaces.insert((*c).to_owned());
                 }
             }
         }
@@ -202,11 +220,11 @@ impl AllowList {
 
 /// The distinct substrings of `text` that are valid namespace names: the
 /// only values `{namespace}` can take in a pattern that matches `text`.
-fn substrings(text: &str) -> BTreeSet<String> {
+fn substrings(text: &str) -> Vec<&str> {
     let bytes = text.as_bytes();
     let label = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-';
     let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-    let mut found = BTreeSet::new();
+    let mut found = Vec::new();
     for start in 0..bytes.len() {
         if !bytes.get(start).is_some_and(|&b| alnum(b)) {
             continue;
@@ -221,7 +239,7 @@ fn substrings(text: &str) -> BTreeSet<String> {
             if alnum(last)
                 && let Some(s) = text.get(start..end)
             {
-                found.insert(s.to_owned());
+                found.push(s);
             }
         }
     }

@@ -16,6 +16,32 @@
 //! search, which makes witnesses deterministic.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// FNV-1a: the subset construction hashes many short keys, for which
+/// SipHash's setup dominates. No input reaches it from outside.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
 /// The characters of valid subjects and namespaces, in witness order.
 pub const ALPHABET: &[u8; SYMBOLS] = b"abcdefghijklmnopqrstuvwxyz0123456789-.:";
@@ -108,7 +134,7 @@ impl Dfa {
             .map(|p| (p, 0))
             .collect();
         let first = closure(starts);
-        let mut ids: HashMap<Set, u32> = HashMap::new();
+        let mut ids: FastMap<Set, u32> = FastMap::default();
         let mut sets: Vec<Set> = Vec::new();
         ids.insert(first.clone(), 0);
         sets.push(first);
@@ -124,23 +150,23 @@ impl Dfa {
                     .get(p as usize)
                     .is_some_and(|items| at as usize == items.len())
             });
-            let mut row = [0u32; SYMBOLS];
-            for (a, slot) in row.iter_mut().enumerate() {
-                let mut moved: Set = Vec::new();
-                for &(p, at) in &set {
-                    let Some(item) = patterns.get(p as usize).and_then(|i| i.get(at as usize))
-                    else {
-                        continue;
-                    };
-                    match item {
-                        Item::Star => moved.push((p, at)),
-                        Item::One => moved.push((p, at + 1)),
-                        Item::Char(Some(c)) if usize::from(*c) == a => moved.push((p, at + 1)),
-                        Item::Char(_) => {}
-                    }
+            // Moves on any symbol (`*`, `?`), and the symbols some item
+            // names: every other symbol leads to the same set.
+            let mut any: Set = Vec::new();
+            let mut named: Vec<usize> = Vec::new();
+            for &(p, at) in &set {
+                match patterns.get(p as usize).and_then(|i| i.get(at as usize)) {
+                    Some(Item::Star) => any.push((p, at)),
+                    Some(Item::One) => any.push((p, at + 1)),
+                    Some(Item::Char(Some(c))) => named.push(usize::from(*c)),
+                    _ => {}
                 }
+            }
+            named.sort_unstable();
+            named.dedup();
+            let mut intern = |moved: Set| -> u32 {
                 let moved = closure(moved);
-                let id = match ids.get(&moved) {
+                match ids.get(&moved) {
                     Some(&id) => id,
                     None => {
                         let id = u32::try_from(sets.len()).unwrap_or(u32::MAX);
@@ -148,8 +174,23 @@ impl Dfa {
                         sets.push(moved);
                         id
                     }
-                };
-                *slot = id;
+                }
+            };
+            let others = intern(any.clone());
+            let mut row = [others; SYMBOLS];
+            for &a in &named {
+                let mut moved = any.clone();
+                for &(p, at) in &set {
+                    if let Some(Item::Char(Some(c))) =
+                        patterns.get(p as usize).and_then(|i| i.get(at as usize))
+                        && usize::from(*c) == a
+                    {
+                        moved.push((p, at + 1));
+                    }
+                }
+                if let Some(slot) = row.get_mut(a) {
+                    *slot = intern(moved);
+                }
             }
             dfa.next.push(row);
             dfa.accept.push(accept);
@@ -168,9 +209,14 @@ impl Dfa {
 
     /// The reachable product of two automata.
     pub fn product(&self, other: &Dfa, op: Op) -> Dfa {
-        let mut ids: HashMap<(u32, u32), u32> = HashMap::new();
+        // Pair ids in a dense table: the automata here have tens of states.
+        let width = other.states().max(1);
+        let mut ids: Vec<u32> = vec![u32::MAX; self.states().max(1) * width];
+        let slot = |a: u32, b: u32| a as usize * width + b as usize;
         let mut pairs = vec![(self.start, other.start)];
-        ids.insert((self.start, other.start), 0);
+        if let Some(s) = ids.get_mut(slot(self.start, other.start)) {
+            *s = 0;
+        }
         let mut dfa = Dfa {
             next: Vec::new(),
             accept: Vec::new(),
@@ -185,12 +231,16 @@ impl Dfa {
                 Op::AndNot => x && !y,
             });
             let mut row = [0u32; SYMBOLS];
-            for (s, slot) in row.iter_mut().enumerate() {
-                let pair = (self.step(a, s), other.step(b, s));
-                *slot = *ids.entry(pair).or_insert_with(|| {
-                    pairs.push(pair);
-                    u32::try_from(pairs.len() - 1).unwrap_or(u32::MAX)
-                });
+            for (s, target) in row.iter_mut().enumerate() {
+                let (na, nb) = (self.step(a, s), other.step(b, s));
+                let Some(id) = ids.get_mut(slot(na, nb)) else {
+                    continue;
+                };
+                if *id == u32::MAX {
+                    *id = u32::try_from(pairs.len()).unwrap_or(u32::MAX);
+                    pairs.push((na, nb));
+                }
+                *target = *id;
             }
             dfa.next.push(row);
             i += 1;
@@ -222,6 +272,12 @@ impl Dfa {
             .unwrap_or(state)
     }
 
+    /// Whether some word leads from `state` to acceptance (used for the
+    /// fixed name automata, whose only dead state loops).
+    fn live(&self, state: u32) -> bool {
+        self.accepts_state(state) || (0..SYMBOLS).any(|s| self.step(state, s) != state)
+    }
+
     fn accepts_state(&self, state: u32) -> bool {
         self.accept.get(state as usize).copied().unwrap_or(false)
     }
@@ -248,19 +304,22 @@ impl Dfa {
 
     /// The shortest accepted word (then the first in alphabet order) whose
     /// length is at most `max`.
+    #[cfg(test)]
     pub fn shortest(&self, max: usize) -> Option<String> {
-        let mut parent: HashMap<u32, (u32, u8)> = HashMap::new();
-        let mut depth: HashMap<u32, usize> = HashMap::new();
+        let mut parent: Vec<Option<(u32, u8)>> = vec![None; self.states()];
+        let mut depth: Vec<usize> = vec![usize::MAX; self.states()];
         let mut queue = VecDeque::from([self.start]);
-        depth.insert(self.start, 0);
+        if let Some(d) = depth.get_mut(self.start as usize) {
+            *d = 0;
+        }
         while let Some(q) = queue.pop_front() {
-            let d = depth.get(&q).copied().unwrap_or(0);
+            let d = depth.get(q as usize).copied().unwrap_or(0);
             if self.accepts_state(q) {
                 let mut word = Vec::new();
                 let mut at = q;
-                while let Some(&(from, s)) = parent.get(&at) {
-                    word.push(ALPHABET.get(usize::from(s)).copied().unwrap_or(b'?'));
-                    at = from;
+                while let Some(Some((from, s))) = parent.get(at as usize) {
+                    word.push(ALPHABET.get(usize::from(*s)).copied().unwrap_or(b'?'));
+                    at = *from;
                 }
                 word.reverse();
                 return Some(String::from_utf8_lossy(&word).into_owned());
@@ -270,9 +329,13 @@ impl Dfa {
             }
             for s in 0..SYMBOLS {
                 let to = self.step(q, s);
-                if let std::collections::hash_map::Entry::Vacant(e) = depth.entry(to) {
-                    e.insert(d + 1);
-                    parent.insert(to, (q, u8::try_from(s).unwrap_or(0)));
+                if let Some(seen) = depth.get_mut(to as usize)
+                    && *seen == usize::MAX
+                {
+                    *seen = d + 1;
+                    if let Some(p) = parent.get_mut(to as usize) {
+                        *p = Some((q, u8::try_from(s).unwrap_or(0)));
+                    }
                     queue.push_back(to);
                 }
             }
@@ -288,58 +351,73 @@ impl Dfa {
         let Some(start) = self.run(self.start, SUBJECT_PREFIX) else {
             return Dfa::nothing();
         };
-        // Distance from each (state, service-account-state) pair to an
-        // accepted subject, by a backward search over the product.
+        // The states a namespace can lead to, then for each state that
+        // ':' leads to from there, whether a valid ServiceAccount name of at
+        // most 253 characters completes the subject (a forward search,
+        // shortest first).
         let sa = service_accounts();
-        let pair_count = self.states() * sa.states();
-        let index = |q: u32, s: u32| q as usize * sa.states() + s as usize;
-        let mut reverse: Vec<Vec<usize>> = vec![Vec::new(); pair_count];
-        let mut distance: Vec<usize> = vec![usize::MAX; pair_count];
-        let mut queue = VecDeque::new();
-        for q in 0..self.states() {
-            for s in 0..sa.states() {
-                let (q, s) = (q as u32, s as u32);
-                for (c, &ch) in ALPHABET.iter().enumerate() {
-                    if ch == b':' {
-                        continue;
-                    }
-                    if let Some(r) = reverse.get_mut(index(self.step(q, c), sa.step(s, c))) {
-                        r.push(index(q, s));
-                    }
-                }
-                if self.accepts_state(q) && sa.accepts_state(s) {
-                    if let Some(d) = distance.get_mut(index(q, s)) {
-                        *d = 0;
-                    }
-                    queue.push_back(index(q, s));
-                }
-            }
-        }
-        while let Some(p) = queue.pop_front() {
-            let d = distance.get(p).copied().unwrap_or(usize::MAX);
-            for &from in reverse.get(p).map(Vec::as_slice).unwrap_or(&[]) {
-                if let Some(slot) = distance.get_mut(from)
-                    && *slot == usize::MAX
-                {
-                    *slot = d + 1;
-                    queue.push_back(from);
-                }
-            }
-        }
         let colon = symbol(':').unwrap_or(SYMBOLS - 1);
-        let accept = (0..self.states())
-            .map(|q| {
-                let after = self.step(q as u32, colon);
-                distance
-                    .get(index(after, sa.start))
-                    .is_some_and(|&d| d <= MAX_SERVICE_ACCOUNT)
-            })
-            .collect();
+        let mut reached = vec![false; self.states()];
+        let mut stack = vec![start];
+        if let Some(r) = reached.get_mut(start as usize) {
+            *r = true;
+        }
+        while let Some(q) = stack.pop() {
+            for c in (0..SYMBOLS).filter(|&c| c != colon && ALPHABET.get(c) != Some(&b'.')) {
+                let to = self.step(q, c);
+                if let Some(r) = reached.get_mut(to as usize)
+                    && !*r
+                {
+                    *r = true;
+                    stack.push(to);
+                }
+            }
+        }
+        let mut completes: FastMap<u32, bool> = FastMap::default();
+        let mut accept = vec![false; self.states()];
+        for (q, slot) in accept.iter_mut().enumerate() {
+            if !reached.get(q).copied().unwrap_or(false) {
+                continue;
+            }
+            let after = self.step(q as u32, colon);
+            *slot = *completes
+                .entry(after)
+                .or_insert_with(|| self.completes(after, &sa));
+        }
         Dfa {
             next: self.next.clone(),
             accept,
             start,
         }
+    }
+
+    /// Whether some word of `names` of at most [`MAX_SERVICE_ACCOUNT`]
+    /// characters leads from `from` to acceptance.
+    fn completes(&self, from: u32, names: &Dfa) -> bool {
+        let width = names.states();
+        let mut seen = vec![false; self.states() * width];
+        let mut queue = VecDeque::from([(from, names.start, 0usize)]);
+        while let Some((q, s, depth)) = queue.pop_front() {
+            if self.accepts_state(q) && names.accepts_state(s) {
+                return true;
+            }
+            if depth >= MAX_SERVICE_ACCOUNT {
+                continue;
+            }
+            for c in 0..SYMBOLS {
+                let (q2, s2) = (self.step(q, c), names.step(s, c));
+                if !names.live(s2) {
+                    continue;
+                }
+                if let Some(v) = seen.get_mut(q2 as usize * width + s2 as usize)
+                    && !*v
+                {
+                    *v = true;
+                    queue.push_back((q2, s2, depth + 1));
+                }
+            }
+        }
+        false
     }
 }
 
@@ -406,10 +484,59 @@ pub fn service_accounts() -> Dfa {
 /// accepts and `allowed` does not: a witness that the first is not a subset
 /// of the second. `None` proves inclusion over valid namespaces.
 pub fn first_outside(admitted: &Dfa, allowed: &Dfa) -> Option<String> {
-    admitted
-        .and(&namespaces())
-        .and_not(allowed)
-        .shortest(MAX_NAMESPACE)
+    // Breadth-first over the product of `admitted`, the namespace-name
+    // automaton and `allowed`, without building it.
+    let names = namespaces();
+    let (na, nl, nb) = (admitted.states(), names.states(), allowed.states());
+    let index = |a: u32, l: u32, b: u32| (a as usize * nl + l as usize) * nb + b as usize;
+    let mut parent: Vec<u32> = vec![u32::MAX; na * nl * nb];
+    let mut symbol_in: Vec<u8> = vec![0; na * nl * nb];
+    let start = (admitted.start, names.start, allowed.start);
+    let start_index = index(start.0, start.1, start.2);
+    let mut queue = VecDeque::from([(start, 0usize)]);
+    if let Some(p) = parent.get_mut(start_index) {
+        *p = u32::try_from(start_index).unwrap_or(u32::MAX);
+    }
+    while let Some(((a, l, b), depth)) = queue.pop_front() {
+        if admitted.accepts_state(a) && names.accepts_state(l) && !allowed.accepts_state(b) {
+            let mut word = Vec::new();
+            let mut at = index(a, l, b);
+            while at != start_index {
+                word.push(symbol_in.get(at).copied().unwrap_or(b'?'));
+                at = parent.get(at).map_or(start_index, |&p| p as usize);
+            }
+            word.reverse();
+            return Some(String::from_utf8_lossy(&word).into_owned());
+        }
+        if depth >= MAX_NAMESPACE {
+            continue;
+        }
+        let from = u32::try_from(index(a, l, b)).unwrap_or(u32::MAX);
+        for (s, &c) in ALPHABET.iter().enumerate() {
+            let next = (admitted.step(a, s), names.step(l, s), allowed.step(b, s));
+            let i = index(next.0, next.1, next.2);
+            if let Some(p) = parent.get_mut(i)
+                && *p == u32::MAX
+            {
+                *p = from;
+                if let Some(slot) = symbol_in.get_mut(i) {
+                    *slot = c;
+                }
+                queue.push_back((next, depth + 1));
+            }
+        }
+    }
+    None
+}
+
+/// The shortest valid namespace `admitted` accepts.
+pub fn first_namespace(admitted: &Dfa) -> Option<String> {
+    first_outside(admitted, &Dfa::nothing())
+}
+
+/// Whether `admitted` accepts every valid namespace.
+pub fn every_namespace(admitted: &Dfa) -> bool {
+    first_outside(&Dfa::everything(), admitted).is_none()
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use irsa_policy::glob::NAMESPACE_PLACEHOLDER;
 use irsa_policy::settings::Settings;
 
 use crate::allowed::{AllowList, Allowed};
-use crate::automata::{Dfa, first_outside, namespaces};
+use crate::automata::{Dfa, every_namespace, first_namespace, first_outside};
 use crate::iam::{action_matches, value_pattern};
 use crate::input::{Association, Cluster, InputError, Role};
 use crate::policy::{Actions, BaseOp, Condition, Effect, SetOp, Statement};
@@ -101,18 +101,18 @@ impl<'a> Checker<'a> {
     fn key(&self, request: Request<'_>, key: &str) -> Key {
         let other_issuer = |except: Option<&Cluster>| {
             self.clusters.iter().any(|c| {
-                except.is_none_or(|e| e.prefix != c.prefix)
-                    && key.starts_with(&format!("{}:", c.prefix.to_ascii_lowercase()))
+                except.is_none_or(|e| e.key_prefix != c.key_prefix)
+                    && key.starts_with(&c.key_prefix)
             })
         };
         match request {
             Request::Irsa(c) => {
-                let prefix = c.prefix.to_ascii_lowercase();
-                if key == format!("{prefix}:sub") {
+                let own = key.strip_prefix(&c.key_prefix);
+                if own == Some("sub") {
                     Key::Subject
-                } else if key == format!("{prefix}:aud") {
+                } else if own == Some("aud") {
                     Key::Audience
-                } else if other_issuer(Some(c)) {
+                } else if own.is_none() && other_issuer(Some(c)) {
                     Key::Absent
                 } else {
                     Key::Unknown
@@ -163,7 +163,7 @@ impl<'a> Checker<'a> {
     /// The subject values (subjects or namespaces) a statement's conditions
     /// let through for this request.
     fn language(&self, s: &Statement, request: Request<'_>) -> Language {
-        let mut dfa = Dfa::everything();
+        let mut dfa: Option<Dfa> = None;
         let mut exact = true;
         for c in &s.conditions {
             match self.key(request, &c.key_lower) {
@@ -195,7 +195,10 @@ impl<'a> Checker<'a> {
                         if base.negated() {
                             values = values.complement();
                         }
-                        dfa = dfa.and(&values);
+                        dfa = Some(match dfa {
+                            Some(d) => d.and(&values),
+                            None => values,
+                        });
                     }
                 },
                 Key::Absent => {
@@ -215,17 +218,23 @@ impl<'a> Checker<'a> {
                 Key::Audience | Key::ClusterTag | Key::Unknown => exact = false,
             }
         }
-        Language { dfa, exact }
+        Language {
+            dfa: dfa.unwrap_or_else(Dfa::everything),
+            exact,
+        }
     }
 
     /// The union of the exactly evaluable Deny statements for a request.
-    fn denied(&self, role: &Role, request: Request<'_>) -> Dfa {
-        let mut denied = Dfa::nothing();
+    fn denied(&self, role: &Role, request: Request<'_>) -> Option<Dfa> {
+        let mut denied: Option<Dfa> = None;
         for s in &role.trust.statements {
             if s.effect == Effect::Deny && self.applies(s, request) {
                 let l = self.language(s, request);
                 if l.exact {
-                    denied = denied.or(&l.dfa);
+                    denied = Some(match denied {
+                        Some(d) => d.or(&l.dfa),
+                        None => l.dfa,
+                    });
                 }
             }
         }
@@ -274,7 +283,11 @@ impl<'a> Checker<'a> {
             }
             let denied = self.denied(role, request);
             for s in trusting {
-                let language = self.language(s, request).dfa.and_not(&denied);
+                let granted = self.language(s, request).dfa;
+                let language = match &denied {
+                    Some(d) => granted.and_not(d),
+                    None => granted,
+                };
                 findings.extend(
                     self.check_statement(s, request, &language, &allowed)
                         .into_iter()
@@ -320,14 +333,14 @@ impl<'a> Checker<'a> {
             Request::Irsa(_) => language.subject_namespaces(),
             Request::PodIdentity => language.clone(),
         };
-        if first_outside(&admitted, &Dfa::nothing()).is_none() {
+        if first_namespace(&admitted).is_none() {
             // No valid namespace gets through (another cluster's keys, a
             // Deny that covers it): the statement does not grant this
             // request.
             return out;
         }
         let witness = first_outside(&admitted, &allowed.dfa);
-        let everything = first_outside(&namespaces(), &admitted).is_none();
+        let everything = every_namespace(&admitted);
         let admits = if everything {
             "every namespace".to_owned()
         } else {

@@ -162,6 +162,8 @@ pub struct Cluster {
     pub arn: String,
     /// The issuer without `https://`: the condition keys' prefix.
     pub prefix: String,
+    /// `<prefix>:` in lowercase, as condition keys are compared.
+    pub key_prefix: String,
     /// `arn:<partition>:iam::<account>:oidc-provider/<prefix>`.
     pub provider_arn: String,
 }
@@ -213,6 +215,7 @@ pub fn cluster(file: &str) -> Result<Cluster, InputError> {
         file: file.to_owned(),
         name,
         arn,
+        key_prefix: format!("{}:", prefix.to_ascii_lowercase()),
         prefix,
         provider_arn,
     })

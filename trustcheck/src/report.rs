@@ -1,6 +1,7 @@
 //! The three output formats. The JSON schema is documented in
 //! docs/trustcheck.md and versioned by its `schema` field.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use serde_json::{Value, json};
@@ -26,9 +27,17 @@ pub struct Report {
 }
 
 impl Report {
-    fn verdict(&self, subject: &str) -> &'static str {
-        let mine = self.findings.iter().filter(|f| f.subject == subject);
-        let worst = mine.map(Finding::severity).max();
+    /// The findings of each subject, in order.
+    fn by_subject(&self) -> HashMap<&str, Vec<&Finding>> {
+        let mut map: HashMap<&str, Vec<&Finding>> = HashMap::new();
+        for f in &self.findings {
+            map.entry(f.subject.as_str()).or_default().push(f);
+        }
+        map
+    }
+
+    fn verdict(&self, findings: Option<&Vec<&Finding>>) -> &'static str {
+        let worst = findings.and_then(|fs| fs.iter().map(|f| f.severity()).max());
         match worst {
             None => "pass",
             Some(s) if s >= self.fail_on => "fail",
@@ -75,12 +84,12 @@ impl Report {
                 }
             }
         };
+        let by_subject = self.by_subject();
         for role in &self.roles {
-            let verdict = self.verdict(&role.arn).to_ascii_uppercase();
+            let mine = by_subject.get(role.arn.as_str());
+            let verdict = self.verdict(mine).to_ascii_uppercase();
             let _ = writeln!(out, "{verdict} {} ({} {})", role.arn, role.file, role.path);
-            for f in self.findings.iter().filter(|f| {
-                f.subject == role.arn && f.rule != Rule::UnknownRole && f.statement.is_some()
-            }) {
+            for f in mine.into_iter().flatten().filter(|f| f.statement.is_some()) {
                 print(&mut out, f);
             }
         }
@@ -100,7 +109,7 @@ impl Report {
                 Some(Rule::UnknownRole) => "role",
                 _ => "association",
             };
-            let verdict = self.verdict(subject).to_ascii_uppercase();
+            let verdict = self.verdict(by_subject.get(subject)).to_ascii_uppercase();
             let _ = writeln!(out, "{verdict} {kind} {subject}");
             for f in others.iter().filter(|f| f.subject == subject) {
                 print(&mut out, f);
@@ -149,6 +158,7 @@ impl Report {
 
     /// `--format json`.
     pub fn json(&self) -> Value {
+        let by_subject = self.by_subject();
         let mut by_severity = serde_json::Map::new();
         for (s, n) in self.counts() {
             by_severity.insert(s.as_str().to_owned(), json!(n));
@@ -167,7 +177,7 @@ impl Report {
                 "arn": r.arn,
                 "file": r.file,
                 "path": r.path,
-                "verdict": self.verdict(&r.arn),
+                "verdict": self.verdict(by_subject.get(r.arn.as_str())),
             })).collect::<Vec<_>>(),
             "findings": self.findings.iter().map(Report::finding_json).collect::<Vec<_>>(),
         })
