@@ -105,12 +105,15 @@ impl Report {
             }
         }
         for subject in subjects {
-            let kind = match others.iter().find(|f| f.subject == subject).map(|f| f.rule) {
-                Some(Rule::UnknownRole) => "role",
-                _ => "association",
-            };
-            let verdict = self.verdict(by_subject.get(subject)).to_ascii_uppercase();
-            let _ = writeln!(out, "{verdict} {kind} {subject}");
+            let unknown = others
+                .iter()
+                .any(|f| f.subject == subject && f.rule == Rule::UnknownRole);
+            if unknown {
+                let _ = writeln!(out, "UNCHECKED role {subject}");
+            } else {
+                let verdict = self.verdict(by_subject.get(subject)).to_ascii_uppercase();
+                let _ = writeln!(out, "{verdict} association {subject}");
+            }
             for f in others.iter().filter(|f| f.subject == subject) {
                 print(&mut out, f);
             }
@@ -132,7 +135,7 @@ impl Report {
                 format!(" ({})", counts.join(", "))
             },
             if self.incomplete {
-                "; incomplete: some allowed roles were not given (--allow-incomplete to accept)"
+                "; incomplete: allowedRoles names roles that --roles does not hold"
             } else {
                 ""
             }
