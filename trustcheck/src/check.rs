@@ -522,6 +522,11 @@ impl<'a> Checker<'a> {
             .as_ref()
             .map(|pi| pi.associations.clone())
             .unwrap_or_default();
+        let declared_targets = settings
+            .pod_identity
+            .as_ref()
+            .map(|pi| pi.target_roles.clone())
+            .unwrap_or_default();
         for a in associations {
             let subject = format!("{}/{}", a.namespace, a.service_account);
             for (field, arn) in [
@@ -575,6 +580,21 @@ impl<'a> Checker<'a> {
                     ))
                 }
                 Some(_) => {}
+            }
+            let declared_target = declared_targets.get(&key).map(RoleArn::as_str);
+            if declared.contains_key(&key) && declared_target != a.target_role_arn.as_deref() {
+                let shown = |t: Option<&str>| t.unwrap_or("no targetRoleArn").to_owned();
+                findings.push(Finding::new(
+                    Rule::AssocDrift,
+                    &subject,
+                    &a.file,
+                    "association.targetRoleArn",
+                    format!(
+                        "EKS chains into {} but podIdentity.associations says {}: the allow-list judges the wrong role",
+                        shown(a.target_role_arn.as_deref()),
+                        shown(declared_target)
+                    ),
+                ));
             }
             if a.disable_session_tags
                 && let Some(role) = roles.get(&a.role_arn)

@@ -249,6 +249,9 @@ fn associations_block(files: &[String]) -> Result<String, Failure> {
             quote(&a.service_account),
             quote(&a.role_arn)
         ));
+        if let Some(target) = &a.target_role_arn {
+            out.push_str(&format!("      targetRoleArn: {}\n", quote(target)));
+        }
     }
     Ok(out)
 }

@@ -334,12 +334,15 @@ fn the_associations_block_is_valid_settings() {
     let block = associations_block(&[
         fixture("association-ledger.json"),
         fixture("association-tags-off.json"),
+        fixture("association-cross-account.json"),
     ])
     .unwrap_or_else(|_| panic!("block"));
     let value: serde_json::Value = serde_yaml::from_str(&block).unwrap();
     let settings = irsa_policy::settings::parse(&value).unwrap();
     let pi = settings.pod_identity.unwrap();
-    assert_eq!(pi.associations.len(), 2);
+    assert_eq!(pi.associations.len(), 3);
+    assert_eq!(pi.target_roles.len(), 1);
+    assert!(block.contains("targetRoleArn: \"arn:aws:iam::444455556666:role/batch-writer\""));
     assert!(block.contains("roleArn: \"arn:aws:iam::111122223333:role/payments-ledger\""));
     assert!(matches!(
         associations_block(&[fixture("list-associations.json")]),
@@ -369,4 +372,27 @@ fn command_line() {
             "{bad}"
         );
     }
+}
+
+#[test]
+fn a_target_role_that_differs_from_the_settings_drifts() {
+    let dir = std::env::temp_dir().join(format!("trustcheck-target-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("settings.yaml");
+    std::fs::write(
+        &file,
+        "podIdentity:\n  associations:\n    - namespace: payments\n      serviceAccount: batch\n      roleArn: arn:aws:iam::111122223333:role/payments-batch\n",
+    )
+    .unwrap();
+    let mut o = options(&["role-pi-ok.json"], &["association-cross-account.json"]);
+    o.settings = Some(file.to_string_lossy().into_owned());
+    let r = report(&o);
+    let drift: Vec<&str> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == Rule::AssocDrift)
+        .map(|f| f.path.as_str())
+        .collect();
+    assert_eq!(drift, ["association.targetRoleArn"]);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
