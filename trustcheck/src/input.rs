@@ -15,6 +15,9 @@ use crate::policy::{self, TrustPolicy};
 /// role, so this holds tens of thousands of roles.
 pub const MAX_FILE_BYTES: u64 = 128 * 1024 * 1024;
 
+/// The largest trust policy read, as compact JSON.
+pub const MAX_POLICY_BYTES: usize = 8192;
+
 /// A bad input: which file, where in it, what is wrong. Exit code 2.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputError {
@@ -267,6 +270,19 @@ pub fn roles(file: &str) -> Result<Vec<Role>, InputError> {
                 }
                 other => other,
             };
+            // IAM caps a trust policy at 4,096 characters (without white
+            // space); twice that in compact JSON leaves room for escapes
+            // and bounds the automata built from it.
+            let size = serde_json::to_string(document).map_or(0, |t| t.len());
+            if size > MAX_POLICY_BYTES {
+                return Err(InputError::new(
+                    file,
+                    &doc_path,
+                    &format!(
+                        "the policy document is {size} bytes, more than IAM allows a trust policy (4,096 characters)"
+                    ),
+                ));
+            }
             let trust = policy::parse(document, &doc_path, file)?;
             Ok(Role {
                 file: file.to_owned(),
@@ -383,6 +399,22 @@ pub fn association(file: &str) -> Result<Association, InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oversized_documents_are_refused() {
+        let dir = std::env::temp_dir().join(format!("trustcheck-big-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("big.json");
+        let value = "a".repeat(MAX_POLICY_BYTES);
+        let doc = serde_json::json!({"Role": {"Arn": "arn:aws:iam::111122223333:role/x",
+            "AssumeRolePolicyDocument": {"Statement": {"Effect": "Allow", "Principal": "*",
+                "Action": "sts:AssumeRole", "Condition": {"StringLike": {"k": value}}}}}});
+        std::fs::write(&file, doc.to_string()).unwrap();
+        let e = roles(&file.to_string_lossy()).unwrap_err();
+        assert_eq!(e.path, "Role.AssumeRolePolicyDocument");
+        assert!(e.message.contains("more than IAM allows"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn percent_decoding() {

@@ -73,15 +73,8 @@ impl Report {
                 f.path,
                 f.message
             );
-            for (label, value) in [
-                ("condition", &f.condition),
-                ("admits", &f.admits),
-                ("allowed", &f.allowed),
-                ("witness", &f.witness),
-            ] {
-                if let Some(v) = value {
-                    let _ = writeln!(out, "    {label:<9} {v}");
-                }
+            for (label, value) in f.details() {
+                let _ = writeln!(out, "    {label:<9} {value}");
             }
         };
         let by_subject = self.by_subject();
@@ -218,15 +211,8 @@ impl Report {
             .iter()
             .map(|f| {
                 let mut text = f.message.clone();
-                for (label, value) in [
-                    ("condition", &f.condition),
-                    ("admits", &f.admits),
-                    ("allowed", &f.allowed),
-                    ("witness", &f.witness),
-                ] {
-                    if let Some(v) = value {
-                        text.push_str(&format!("\n{label}: {v}"));
-                    }
+                for (label, value) in f.details() {
+                    text.push_str(&format!("\n{label}: {value}"));
                 }
                 json!({
                     "ruleId": f.rule.id(),

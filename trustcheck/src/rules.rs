@@ -194,4 +194,16 @@ impl Finding {
     pub fn severity(&self) -> Severity {
         self.rule.severity()
     }
+
+    /// The details a person fixes the policy from, those present.
+    pub fn details(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("condition", &self.condition),
+            ("admits", &self.admits),
+            ("allowed", &self.allowed),
+            ("witness", &self.witness),
+        ]
+        .into_iter()
+        .filter_map(|(label, value)| value.as_deref().map(|v| (label, v)))
+    }
 }
