@@ -396,3 +396,38 @@ fn a_target_role_that_differs_from_the_settings_drifts() {
     assert_eq!(drift, ["association.targetRoleArn"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn several_clusters() {
+    let mut o = options(
+        &[
+            "role-irsa-exact.json",
+            "role-pi-ok.json",
+            "role-pi-cluster-bound.json",
+        ],
+        &[],
+    );
+    o.clusters.push(fixture("cluster-staging.json"));
+    let r = report(&o);
+    let found: Vec<(&str, &str)> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule != Rule::UnknownRole)
+        .map(|f| (f.subject.as_str(), f.rule.id()))
+        .collect();
+    // A role that trusts prod's issuer only is not admitted from staging;
+    // a Pod Identity trust must name the cluster once several are checked.
+    assert_eq!(
+        found,
+        [(
+            "arn:aws:iam::111122223333:role/payments-ledger",
+            "PI-NO-NS-TAG"
+        )]
+    );
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == Rule::PiNoNsTag)
+        .unwrap();
+    assert!(f.message.contains("eks-cluster-arn"), "{}", f.message);
+}
