@@ -66,6 +66,7 @@ enum Key {
 }
 
 /// The shared inputs of every check.
+#[derive(Clone)]
 pub struct Checker<'a> {
     pub clusters: &'a [Cluster],
     /// Audiences STS accepts: `tokenAudience`, `sts.amazonaws.com`,

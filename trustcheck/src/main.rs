@@ -18,7 +18,7 @@ use crate::allowed::AllowList;
 use crate::check::Checker;
 use crate::input::{InputError, LoadedSettings};
 use crate::report::{CheckedRole, Report};
-use crate::rules::{Rule, Severity};
+use crate::rules::{Finding, Rule, Severity};
 
 const USAGE: &str = "\
 usage: irsa-trustcheck --settings FILE --roles FILE... [--cluster FILE...]
@@ -173,14 +173,31 @@ fn run(o: &Options) -> Result<Report, Failure> {
         .collect::<Result<Vec<_>, _>>()?;
     let policy_map = settings.restriction.as_ref().map(|r| r.allowed.clone());
     let allow = AllowList::new(allowed_roles.as_ref(), policy_map);
-    let mut checker = Checker::new(&settings, &clusters, allow);
+    let checker = Checker::new(&settings, &clusters, allow);
 
     let mut seen = HashSet::new();
     roles.retain(|r| seen.insert(r.arn.as_str().to_owned()));
-    let mut findings = Vec::new();
-    for role in &roles {
-        findings.extend(checker.check_role(role));
-    }
+    // Roles are independent: split them over the cores, each part with
+    // its own checker (and allow-list cache), and keep their order.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = roles.len().div_ceil(threads).max(256);
+    let mut findings: Vec<Finding> = std::thread::scope(|scope| {
+        let parts: Vec<_> = roles
+            .chunks(chunk)
+            .map(|part| {
+                let mut checker = checker.clone();
+                scope.spawn(move || {
+                    part.iter()
+                        .flat_map(|role| checker.check_role(role))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|p| p.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
     let by_arn: HashMap<String, &input::Role> = roles
         .iter()
         .map(|r| (r.arn.as_str().to_owned(), r))
