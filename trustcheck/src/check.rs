@@ -514,6 +514,7 @@ impl<'a> Checker<'a> {
     pub fn check_associations(
         &self,
         settings: &Settings,
+        settings_file: &str,
         associations: &[Association],
         roles: &HashMap<String, &Role>,
     ) -> Result<Vec<Finding>, InputError> {
@@ -622,7 +623,7 @@ impl<'a> Checker<'a> {
                 findings.push(Finding::new(
                     Rule::AssocDrift,
                     &format!("{ns}/{sa}"),
-                    "settings",
+                    settings_file,
                     "podIdentity.associations",
                     "is in the settings' podIdentity.associations but no --associations file describes it: the policy injects credentials EKS will not give".to_owned(),
                 ));

@@ -202,7 +202,12 @@ fn run(o: &Options) -> Result<Report, Failure> {
         .iter()
         .map(|r| (r.arn.as_str().to_owned(), r))
         .collect();
-    findings.extend(checker.check_associations(&settings, &associations, &by_arn)?);
+    findings.extend(checker.check_associations(
+        &settings,
+        &settings_file,
+        &associations,
+        &by_arn,
+    )?);
     findings.extend(checker.unknown_roles(&seen, &settings_file));
 
     let incomplete = findings.iter().any(|f| f.rule == Rule::UnknownRole);

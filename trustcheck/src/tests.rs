@@ -210,6 +210,7 @@ fn settings_associations_missing_from_eks_drift() {
     ));
     assert!(r.findings.iter().any(|f| f.rule == Rule::AssocDrift
         && f.subject == "payments/ledger"
+        && f.file == SETTINGS
         && f.path == "podIdentity.associations"));
 }
 
