@@ -89,3 +89,9 @@ check() {
   [ "${lines[0]}" = "podIdentity:" ]
   [ "${lines[2]}" = '    - namespace: "payments"' ]
 }
+
+@test "invalid settings are exit 2, worded as validate_settings words them" {
+  run --separate-stderr "$TRUSTCHECK" --settings test_data/settings/bad-expiration.yml --roles "$T/role-pi-ok.json"
+  [ "$status" -eq 2 ]
+  [ "$stderr" = "irsa-trustcheck: error: test_data/settings/bad-expiration.yml: settings: tokenExpirationSeconds: 300 is below the minimum of 600 seconds" ]
+}

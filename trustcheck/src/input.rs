@@ -417,6 +417,23 @@ mod tests {
     }
 
     #[test]
+    fn files_over_the_limit_are_refused_before_reading() {
+        let dir = std::env::temp_dir().join(format!("trustcheck-huge-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("roles.json");
+        // Sparse: nothing is written.
+        std::fs::File::create(&file)
+            .unwrap()
+            .set_len(MAX_FILE_BYTES + 1)
+            .unwrap();
+        let name = file.to_string_lossy().into_owned();
+        let e = roles(&name).unwrap_err();
+        assert_eq!(e.file, name);
+        assert!(e.message.contains("over the 128 MiB limit"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn percent_decoding() {
         assert_eq!(percent_decode("%7B%22a%22%3A1%7D").unwrap(), "{\"a\":1}");
         assert!(percent_decode("%7").is_err());
