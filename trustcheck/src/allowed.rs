@@ -14,7 +14,7 @@ use irsa_policy::allowlist::{AllowedRoles, PatternList, RolePattern, pattern_mat
 use irsa_policy::arn::RoleArn;
 use irsa_policy::glob::{self, Glob, GlobPart, NAMESPACE_PLACEHOLDER};
 
-use crate::automata::{Dfa, Item, MAX_NAMESPACE, Pattern, literal};
+use crate::automata::{Dfa, Item, MAX_NAMESPACE, Pattern, TooComplex, literal};
 
 /// One `allowedRoles` key.
 #[derive(Debug, Clone)]
@@ -149,14 +149,14 @@ impl AllowList {
     }
 
     /// Allowed(R).
-    pub fn for_role(&mut self, role: &RoleArn) -> Allowed {
+    pub fn for_role(&mut self, role: &RoleArn) -> Result<Allowed, TooComplex> {
         let Some(keys) = &self.keys else {
-            return Allowed {
+            return Ok(Allowed {
                 dfa: Dfa::everything(),
                 keys: Vec::new(),
                 namespaces: BTreeSet::new(),
                 unrestricted: true,
-            };
+            });
         };
         let mut active = Vec::new();
         let mut namespaces = BTreeSet::new();
@@ -200,12 +200,12 @@ impl AllowList {
                     .map(|k| k.glob.clone())
                     .collect();
                 patterns.extend(namespaces.iter().map(|n| literal(n)));
-                let dfa = Dfa::union_of(&patterns);
+                let dfa = Dfa::union_of(&patterns)?;
                 self.cache.insert(cache_key, dfa.clone());
                 dfa
             }
         };
-        Allowed {
+        Ok(Allowed {
             dfa,
             keys: active
                 .iter()
@@ -214,7 +214,7 @@ impl AllowList {
                 .collect(),
             namespaces,
             unrestricted: false,
-        }
+        })
     }
 }
 

@@ -48,6 +48,20 @@ pub const ALPHABET: &[u8; SYMBOLS] = b"abcdefghijklmnopqrstuvwxyz0123456789-.:";
 /// Size of [`ALPHABET`].
 pub const SYMBOLS: usize = 39;
 
+/// The most states an automaton, or the table of a product, may have:
+/// past it a policy is refused as too complex rather than exhausting
+/// memory (a glob such as `*a??????????????????????` has exponentially
+/// many states).
+pub const MAX_STATES: usize = 1 << 16;
+
+/// The most entries of the dense table of a product.
+const MAX_TABLE: usize = 1 << 24;
+
+/// A language that would need more than [`MAX_STATES`] states, or a
+/// product table of more than `MAX_TABLE` entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooComplex;
+
 /// Longest namespace (a DNS-1123 label).
 pub const MAX_NAMESPACE: usize = 63;
 /// Longest ServiceAccount name (a DNS-1123 subdomain).
@@ -114,7 +128,7 @@ impl Dfa {
     }
 
     /// The words any of `patterns` matches (subset construction).
-    pub fn union_of(patterns: &[Pattern]) -> Dfa {
+    pub fn union_of(patterns: &[Pattern]) -> Result<Dfa, TooComplex> {
         type Set = Vec<(u32, u32)>;
         let closure = |mut set: Set| -> Set {
             let mut i = 0;
@@ -145,6 +159,9 @@ impl Dfa {
         };
         let mut i = 0;
         while let Some(set) = sets.get(i).cloned() {
+            if sets.len() > MAX_STATES {
+                return Err(TooComplex);
+            }
             let accept = set.iter().any(|&(p, at)| {
                 patterns
                     .get(p as usize)
@@ -196,7 +213,7 @@ impl Dfa {
             dfa.accept.push(accept);
             i += 1;
         }
-        dfa
+        Ok(dfa)
     }
 
     /// The words this automaton does not accept.
@@ -208,9 +225,12 @@ impl Dfa {
     }
 
     /// The reachable product of two automata.
-    pub fn product(&self, other: &Dfa, op: Op) -> Dfa {
+    pub fn product(&self, other: &Dfa, op: Op) -> Result<Dfa, TooComplex> {
         // Pair ids in a dense table: the automata here have tens of states.
         let width = other.states().max(1);
+        if self.states().saturating_mul(width) > MAX_TABLE {
+            return Err(TooComplex);
+        }
         let mut ids: Vec<u32> = vec![u32::MAX; self.states().max(1) * width];
         let slot = |a: u32, b: u32| a as usize * width + b as usize;
         let mut pairs = vec![(self.start, other.start)];
@@ -245,18 +265,18 @@ impl Dfa {
             dfa.next.push(row);
             i += 1;
         }
-        dfa
+        Ok(dfa)
     }
 
-    pub fn and(&self, other: &Dfa) -> Dfa {
+    pub fn and(&self, other: &Dfa) -> Result<Dfa, TooComplex> {
         self.product(other, Op::And)
     }
 
-    pub fn or(&self, other: &Dfa) -> Dfa {
+    pub fn or(&self, other: &Dfa) -> Result<Dfa, TooComplex> {
         self.product(other, Op::Or)
     }
 
-    pub fn and_not(&self, other: &Dfa) -> Dfa {
+    pub fn and_not(&self, other: &Dfa) -> Result<Dfa, TooComplex> {
         self.product(other, Op::AndNot)
     }
 
@@ -483,11 +503,14 @@ pub fn service_accounts() -> Dfa {
 /// The shortest valid namespace (at most 63 characters) that `admitted`
 /// accepts and `allowed` does not: a witness that the first is not a subset
 /// of the second. `None` proves inclusion over valid namespaces.
-pub fn first_outside(admitted: &Dfa, allowed: &Dfa) -> Option<String> {
+pub fn first_outside(admitted: &Dfa, allowed: &Dfa) -> Result<Option<String>, TooComplex> {
     // Breadth-first over the product of `admitted`, the namespace-name
     // automaton and `allowed`, without building it.
     let names = namespaces();
     let (na, nl, nb) = (admitted.states(), names.states(), allowed.states());
+    if na.saturating_mul(nl).saturating_mul(nb) > MAX_TABLE {
+        return Err(TooComplex);
+    }
     let index = |a: u32, l: u32, b: u32| (a as usize * nl + l as usize) * nb + b as usize;
     let mut parent: Vec<u32> = vec![u32::MAX; na * nl * nb];
     let mut symbol_in: Vec<u8> = vec![0; na * nl * nb];
@@ -506,7 +529,7 @@ pub fn first_outside(admitted: &Dfa, allowed: &Dfa) -> Option<String> {
                 at = parent.get(at).map_or(start_index, |&p| p as usize);
             }
             word.reverse();
-            return Some(String::from_utf8_lossy(&word).into_owned());
+            return Ok(Some(String::from_utf8_lossy(&word).into_owned()));
         }
         if depth >= MAX_NAMESPACE {
             continue;
@@ -526,17 +549,17 @@ pub fn first_outside(admitted: &Dfa, allowed: &Dfa) -> Option<String> {
             }
         }
     }
-    None
+    Ok(None)
 }
 
 /// The shortest valid namespace `admitted` accepts.
-pub fn first_namespace(admitted: &Dfa) -> Option<String> {
+pub fn first_namespace(admitted: &Dfa) -> Result<Option<String>, TooComplex> {
     first_outside(admitted, &Dfa::nothing())
 }
 
 /// Whether `admitted` accepts every valid namespace.
-pub fn every_namespace(admitted: &Dfa) -> bool {
-    first_outside(&Dfa::everything(), admitted).is_none()
+pub fn every_namespace(admitted: &Dfa) -> Result<bool, TooComplex> {
+    Ok(first_outside(&Dfa::everything(), admitted)?.is_none())
 }
 
 #[cfg(test)]

@@ -24,7 +24,9 @@ use irsa_policy::glob::NAMESPACE_PLACEHOLDER;
 use irsa_policy::settings::Settings;
 
 use crate::allowed::{AllowList, Allowed};
-use crate::automata::{Dfa, every_namespace, first_namespace, first_outside};
+use crate::automata::{
+    Dfa, MAX_STATES, TooComplex, every_namespace, first_namespace, first_outside,
+};
 use crate::iam::{action_matches, value_pattern};
 use crate::input::{Association, Cluster, InputError, Role};
 use crate::policy::{Actions, BaseOp, Condition, Effect, SetOp, Statement};
@@ -69,6 +71,8 @@ enum Key {
 #[derive(Clone)]
 pub struct Checker<'a> {
     pub clusters: &'a [Cluster],
+    /// Named by errors in `allowedRoles`.
+    pub settings_file: String,
     /// Audiences STS accepts: `tokenAudience`, `sts.amazonaws.com`,
     /// `stsAudiences`.
     pub audiences: BTreeSet<String>,
@@ -82,7 +86,12 @@ struct Language {
 }
 
 impl<'a> Checker<'a> {
-    pub fn new(settings: &Settings, clusters: &'a [Cluster], allow: AllowList) -> Checker<'a> {
+    pub fn new(
+        settings: &Settings,
+        settings_file: &str,
+        clusters: &'a [Cluster],
+        allow: AllowList,
+    ) -> Checker<'a> {
         let audiences = match &settings.restriction {
             Some(r) => r.sts_audiences.clone(),
             None => [
@@ -94,6 +103,7 @@ impl<'a> Checker<'a> {
         };
         Checker {
             clusters,
+            settings_file: settings_file.to_owned(),
             audiences,
             allow,
         }
@@ -163,7 +173,7 @@ impl<'a> Checker<'a> {
 
     /// The subject values (subjects or namespaces) a statement's conditions
     /// let through for this request.
-    fn language(&self, s: &Statement, request: Request<'_>) -> Language {
+    fn language(&self, s: &Statement, request: Request<'_>) -> Result<Language, TooComplex> {
         let mut dfa: Option<Dfa> = None;
         let mut exact = true;
         for c in &s.conditions {
@@ -172,10 +182,10 @@ impl<'a> Checker<'a> {
                     BaseOp::Null => {
                         // The key is present: `Null: true` fails.
                         if c.values.iter().all(|v| v == "true") {
-                            return Language {
+                            return Ok(Language {
                                 dfa: Dfa::nothing(),
                                 exact,
-                            };
+                            });
                         }
                     }
                     BaseOp::Other { .. } => exact = false,
@@ -192,12 +202,12 @@ impl<'a> Checker<'a> {
                             .collect();
                         exact &= !patterns.iter().any(|p| p.has_variable);
                         let items: Vec<_> = patterns.into_iter().map(|p| p.items).collect();
-                        let mut values = Dfa::union_of(&items);
+                        let mut values = Dfa::union_of(&items)?;
                         if base.negated() {
                             values = values.complement();
                         }
                         dfa = Some(match dfa {
-                            Some(d) => d.and(&values),
+                            Some(d) => d.and(&values)?,
                             None => values,
                         });
                     }
@@ -210,41 +220,52 @@ impl<'a> Checker<'a> {
                         (base, None) => c.if_exists || base.negated(),
                     };
                     if !holds {
-                        return Language {
+                        return Ok(Language {
                             dfa: Dfa::nothing(),
                             exact,
-                        };
+                        });
                     }
                 }
                 Key::Audience | Key::ClusterTag | Key::Unknown => exact = false,
             }
         }
-        Language {
+        Ok(Language {
             dfa: dfa.unwrap_or_else(Dfa::everything),
             exact,
-        }
+        })
     }
 
     /// The union of the exactly evaluable Deny statements for a request.
-    fn denied(&self, role: &Role, request: Request<'_>) -> Option<Dfa> {
+    fn denied(&self, role: &Role, request: Request<'_>) -> Result<Option<Dfa>, InputError> {
         let mut denied: Option<Dfa> = None;
         for s in &role.trust.statements {
             if s.effect == Effect::Deny && self.applies(s, request) {
-                let l = self.language(s, request);
+                let l = self
+                    .language(s, request)
+                    .map_err(|e| too_complex(e, role, s))?;
                 if l.exact {
                     denied = Some(match denied {
-                        Some(d) => d.or(&l.dfa),
+                        Some(d) => d.or(&l.dfa).map_err(|e| too_complex(e, role, s))?,
                         None => l.dfa,
                     });
                 }
             }
         }
-        denied
+        Ok(denied)
     }
 
     /// Every finding for one role.
-    pub fn check_role(&mut self, role: &Role) -> Vec<Finding> {
-        let allowed = self.allow.for_role(&role.arn);
+    pub fn check_role(&mut self, role: &Role) -> Result<Vec<Finding>, InputError> {
+        let allowed = self.allow.for_role(&role.arn).map_err(|_| {
+            InputError::new(
+                &self.settings_file,
+                "allowedRoles",
+                &format!(
+                    "the keys that allow {} are too complex to decide exactly (more than {MAX_STATES} automaton states)",
+                    role.arn.as_str()
+                ),
+            )
+        })?;
         let mut findings = Vec::new();
         let subject = role.arn.as_str();
         let finding = |rule: Rule, s: &Statement, message: String| {
@@ -282,15 +303,17 @@ impl<'a> Checker<'a> {
             if trusting.is_empty() {
                 continue;
             }
-            let denied = self.denied(role, request);
+            let denied = self.denied(role, request)?;
             for s in trusting {
-                let granted = self.language(s, request).dfa;
+                let complex = |e| too_complex(e, role, s);
+                let granted = self.language(s, request).map_err(complex)?.dfa;
                 let language = match &denied {
-                    Some(d) => granted.and_not(d),
+                    Some(d) => granted.and_not(d).map_err(complex)?,
                     None => granted,
                 };
                 findings.extend(
                     self.check_statement(s, request, &language, &allowed)
+                        .map_err(complex)?
                         .into_iter()
                         .map(|(rule, f)| {
                             let mut out = finding(rule, s, f.message);
@@ -306,7 +329,7 @@ impl<'a> Checker<'a> {
         // One finding per role, statement and rule.
         let mut seen = HashSet::new();
         findings.retain(|f| seen.insert((f.rule, f.statement)));
-        findings
+        Ok(findings)
     }
 
     fn check_statement(
@@ -315,7 +338,7 @@ impl<'a> Checker<'a> {
         request: Request<'_>,
         language: &Dfa,
         allowed: &Allowed,
-    ) -> Vec<(Rule, Partial)> {
+    ) -> Result<Vec<(Rule, Partial)>, TooComplex> {
         let mut out = Vec::new();
         let of = |kind: Key| -> Vec<&Condition> {
             s.conditions
@@ -334,14 +357,14 @@ impl<'a> Checker<'a> {
             Request::Irsa(_) => language.subject_namespaces(),
             Request::PodIdentity => language.clone(),
         };
-        if first_namespace(&admitted).is_none() {
+        if first_namespace(&admitted)?.is_none() {
             // No valid namespace gets through (another cluster's keys, a
             // Deny that covers it): the statement does not grant this
             // request.
-            return out;
+            return Ok(out);
         }
-        let witness = first_outside(&admitted, &allowed.dfa);
-        let everything = every_namespace(&admitted);
+        let witness = first_outside(&admitted, &allowed.dfa)?;
+        let everything = every_namespace(&admitted)?;
         let admits = if everything {
             "every namespace".to_owned()
         } else {
@@ -482,7 +505,7 @@ impl<'a> Checker<'a> {
                 );
             }
         }
-        out
+        Ok(out)
     }
 
     fn audience_list(&self) -> String {
@@ -688,6 +711,17 @@ impl<'a> Checker<'a> {
         }
         findings
     }
+}
+
+/// The input error for a statement whose conditions are too complex.
+fn too_complex(_: TooComplex, role: &Role, s: &Statement) -> InputError {
+    InputError::new(
+        &role.file,
+        &s.path,
+        &format!(
+            "the conditions are too complex to decide exactly (more than {MAX_STATES} automaton states): simplify the wildcards"
+        ),
+    )
 }
 
 /// What a statement-level check found, before the role's details are added.

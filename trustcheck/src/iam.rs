@@ -87,7 +87,9 @@ mod tests {
     use crate::automata::Dfa;
 
     fn accepts(value: &str, like: bool, ignore_case: bool, text: &str) -> bool {
-        Dfa::union_of(&[value_pattern(value, like, ignore_case).items]).accepts(text)
+        Dfa::union_of(&[value_pattern(value, like, ignore_case).items])
+            .unwrap()
+            .accepts(text)
     }
 
     #[test]
@@ -128,7 +130,11 @@ mod tests {
         ));
         let v = value_pattern("system:serviceaccount:${aws:username}:x", false, false);
         assert!(v.has_variable);
-        assert!(Dfa::union_of(&[v.items]).accepts("system:serviceaccount:q:x"));
+        assert!(
+            Dfa::union_of(&[v.items])
+                .unwrap()
+                .accepts("system:serviceaccount:q:x")
+        );
         assert!(!value_pattern("a${*}", true, false).has_variable);
     }
 

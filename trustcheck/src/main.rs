@@ -173,7 +173,7 @@ fn run(o: &Options) -> Result<Report, Failure> {
         .collect::<Result<Vec<_>, _>>()?;
     let policy_map = settings.restriction.as_ref().map(|r| r.allowed.clone());
     let allow = AllowList::new(allowed_roles.as_ref(), policy_map);
-    let checker = Checker::new(&settings, &clusters, allow);
+    let checker = Checker::new(&settings, &settings_file, &clusters, allow);
 
     let mut seen = HashSet::new();
     roles.retain(|r| seen.insert(r.arn.as_str().to_owned()));
@@ -181,23 +181,26 @@ fn run(o: &Options) -> Result<Report, Failure> {
     // its own checker (and allow-list cache), and keep their order.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = roles.len().div_ceil(threads).max(256);
-    let mut findings: Vec<Finding> = std::thread::scope(|scope| {
+    let mut findings: Vec<Finding> = std::thread::scope(|scope| -> Result<_, InputError> {
         let parts: Vec<_> = roles
             .chunks(chunk)
             .map(|part| {
                 let mut checker = checker.clone();
                 scope.spawn(move || {
-                    part.iter()
-                        .flat_map(|role| checker.check_role(role))
-                        .collect::<Vec<_>>()
+                    let mut found = Vec::new();
+                    for role in part {
+                        found.extend(checker.check_role(role)?);
+                    }
+                    Ok::<_, InputError>(found)
                 })
             })
             .collect();
-        parts
-            .into_iter()
-            .flat_map(|p| p.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
+        let mut all = Vec::new();
+        for p in parts {
+            all.extend(p.join().unwrap_or_else(|e| std::panic::resume_unwind(e))?);
+        }
+        Ok(all)
+    })?;
     let by_arn: HashMap<String, &input::Role> = roles
         .iter()
         .map(|r| (r.arn.as_str().to_owned(), r))

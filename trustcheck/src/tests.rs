@@ -432,3 +432,24 @@ fn several_clusters() {
         .unwrap();
     assert!(f.message.contains("eks-cluster-arn"), "{}", f.message);
 }
+
+#[test]
+fn a_policy_too_complex_to_decide_is_bad_input_at_its_statement() {
+    let dir = std::env::temp_dir().join(format!("trustcheck-complex-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("role.json");
+    let issuer = "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
+    let role = serde_json::json!({"Role": {"Arn": "arn:aws:iam::111122223333:role/team-a/x",
+        "AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow",
+            "Principal": {"Federated": format!("arn:aws:iam::111122223333:oidc-provider/{issuer}")},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringLike": {format!("{issuer}:sub"):
+                format!("system:serviceaccount:*a{}", "?".repeat(20))}}}]}}});
+    std::fs::write(&file, role.to_string()).unwrap();
+    let mut o = options(&[], &[]);
+    o.roles = vec![file.to_string_lossy().into_owned()];
+    let e = input_error(&o);
+    assert_eq!(e.path, "Role.AssumeRolePolicyDocument.Statement[0]");
+    assert!(e.message.contains("too complex"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -3,8 +3,13 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 
 use super::*;
+use crate::automata::namespaces;
 use crate::automata::tests::words;
-use crate::automata::{first_outside, namespaces};
+
+/// [`crate::automata::first_outside`], for tests.
+fn first_outside(admitted: &Dfa, allowed: &Dfa) -> Option<String> {
+    crate::automata::first_outside(admitted, allowed).unwrap()
+}
 
 fn list(map: &[(&str, &[&str])]) -> AllowList {
     let map: BTreeMap<String, PatternList> = map
@@ -31,7 +36,9 @@ fn the_example_map() {
         ("team-*", &["arn:aws:iam::111122223333:role/{namespace}/*"]),
         ("*", &["arn:aws:iam::111122223333:role/shared-read-only"]),
     ]);
-    let team = map.for_role(&role("arn:aws:iam::111122223333:role/team-a/app"));
+    let team = map
+        .for_role(&role("arn:aws:iam::111122223333:role/team-a/app"))
+        .unwrap();
     assert!(team.dfa.accepts("team-a"));
     assert!(!team.dfa.accepts("team-a-b"));
     assert!(
@@ -39,13 +46,19 @@ fn the_example_map() {
         "'a' is a substring but no key allows it"
     );
     assert_eq!(team.describe(), "\"team-a\"");
-    let shared = map.for_role(&role("arn:aws:iam::111122223333:role/shared-read-only"));
+    let shared = map
+        .for_role(&role("arn:aws:iam::111122223333:role/shared-read-only"))
+        .unwrap();
     assert!(shared.dfa.accepts("anything"));
     assert_eq!(shared.describe(), "namespaces matching \"*\"");
-    let other = map.for_role(&role("arn:aws:iam::999988887777:role/payments-x"));
+    let other = map
+        .for_role(&role("arn:aws:iam::999988887777:role/payments-x"))
+        .unwrap();
     assert!(other.dfa.is_empty());
     assert_eq!(other.describe(), "no namespace");
-    let pay = map.for_role(&role("arn:aws:iam::111122223333:role/payments-x"));
+    let pay = map
+        .for_role(&role("arn:aws:iam::111122223333:role/payments-x"))
+        .unwrap();
     assert_eq!(
         first_outside(&crate::automata::Dfa::everything(), &pay.dfa).as_deref(),
         Some("a")
@@ -55,7 +68,9 @@ fn the_example_map() {
 #[test]
 fn no_allowed_roles_allows_everything() {
     let mut map = AllowList::new(None, None);
-    let all = map.for_role(&role("arn:aws:iam::111122223333:role/x"));
+    let all = map
+        .for_role(&role("arn:aws:iam::111122223333:role/x"))
+        .unwrap();
     assert!(all.unrestricted && all.dfa.accepts("x"));
     assert!(map.allows("x", &role("arn:aws:iam::111122223333:role/x")));
 }
@@ -95,7 +110,7 @@ proptest! {
         let entries: Vec<(&str, &[&str])> = keys.iter().map(|k| (*k, patterns.as_slice())).collect();
         let mut map = list(&entries);
         let r = role(arn);
-        let allowed = map.for_role(&r);
+        let allowed = map.for_role(&r).unwrap();
         for n in words("ab-", 4).iter().filter(|n| namespaces().accepts(n)) {
             prop_assert_eq!(allowed.dfa.accepts(n), map.allows(n, &r), "{} in {:?}", n, keys);
         }
