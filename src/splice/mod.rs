@@ -34,6 +34,8 @@ const MAX_NUMBER_LEN: usize = 300;
 /// a `Value` would fail, so a Pod it reads is one the parsed path accepts.
 pub struct Scanner<'a> {
     text: &'a [u8],
+    /// The same text as `str`, so a value's text is a slice, not a check.
+    source: &'a str,
     at: usize,
 }
 
@@ -41,6 +43,7 @@ impl<'a> Scanner<'a> {
     pub fn new(text: &'a str) -> Scanner<'a> {
         Scanner {
             text: text.as_bytes(),
+            source: text,
             at: 0,
         }
     }
@@ -215,11 +218,12 @@ impl<'a> Scanner<'a> {
     /// The string that comes next, as written; `None` if it has escapes.
     pub fn str(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
+        let start = self.at;
         let raw = self.string_tail()?;
         if raw.contains(&b'\\') {
             return None;
         }
-        std::str::from_utf8(raw).ok()
+        self.source.get(start..start + raw.len())
     }
 
     /// The string that comes next and where it lies; `None` if it has escapes.
@@ -257,7 +261,7 @@ impl<'a> Scanner<'a> {
 
     /// The text of a value the scanner passed.
     pub fn text_of(&self, span: Span) -> Option<&'a str> {
-        std::str::from_utf8(self.text.get(span.start..span.end)?).ok()
+        self.source.get(span.start..span.end)
     }
 }
 

@@ -91,7 +91,9 @@ impl Expanded<'_> {
 
 /// The container's variables as kubelet builds them, for expanding.
 pub struct Expander<'c, 'v> {
-    env_from: EnvFromKeys,
+    env_from: &'c [EnvFrom<'v>],
+    /// Built at the first reference to a name `env` did not define.
+    env_from_keys: Option<EnvFromKeys>,
     judged: JudgedSources,
     /// The latest value of each name defined by `env` so far. Built only
     /// when some value refers to a variable.
@@ -103,7 +105,8 @@ pub struct Expander<'c, 'v> {
 impl<'c, 'v> Expander<'c, 'v> {
     pub fn new(env_from: &'c [EnvFrom<'v>], judged: JudgedSources, budget: &'c mut usize) -> Self {
         Expander {
-            env_from: EnvFromKeys::new(env_from, judged),
+            env_from,
+            env_from_keys: None,
             judged,
             defined: HashMap::new(),
             budget,
@@ -223,14 +226,18 @@ impl<'c, 'v> Expander<'c, 'v> {
 
     /// `MappingFuncFor`: an `env` entry defined earlier, else an `envFrom`
     /// key (unread), else the reference as written.
-    fn lookup(&self, name: &str) -> Expanded<'v> {
+    fn lookup(&mut self, name: &str) -> Expanded<'v> {
         if let Some(value) = self.defined.get(name) {
             return value.clone();
         }
-        if self.env_from.reach(name) {
+        let (env_from, judged) = (self.env_from, self.judged);
+        let keys = self
+            .env_from_keys
+            .get_or_insert_with(|| EnvFromKeys::new(env_from, judged));
+        if keys.reach(name) {
             return Expanded::Unread {
-                from: self.env_from.origin.clone(),
-                judged: self.env_from.all_judged,
+                from: keys.origin.clone(),
+                judged: keys.all_judged,
             };
         }
         Expanded::Known(Cow::Owned(format!("$({name})")))

@@ -169,13 +169,30 @@ pub(super) struct Found {
     too_many: bool,
 }
 
-/// Whether `name` is one of `names`, in any case.
-fn is_any(name: &str, names: &[&str]) -> bool {
-    // Most names differ from all of them at the first byte.
-    let first = name.as_bytes().first().map(u8::to_ascii_uppercase);
-    names
-        .iter()
-        .any(|n| n.as_bytes().first() == first.as_ref() && name.eq_ignore_ascii_case(n))
+/// What an env variable's name makes it to the rules.
+#[derive(Clone, Copy, PartialEq)]
+enum Variable {
+    /// `AWS_ROLE_ARN`, in any case.
+    Role,
+    /// JVM options ([`JAVA_OPTIONS_ENV`]), in any case.
+    Java,
+    /// A config file variable ([`AWS_CONFIG_FILE_ENV`], any case) or `HOME`.
+    ConfigFile,
+    Other,
+}
+
+impl Variable {
+    fn of(name: &str) -> Variable {
+        let any = |names: &[&str]| names.iter().any(|n| name.eq_ignore_ascii_case(n));
+        // One comparison of the first byte puts most names out.
+        match name.as_bytes().first().map(u8::to_ascii_uppercase) {
+            Some(b'A') if name.eq_ignore_ascii_case(ENV_ROLE_ARN) => Variable::Role,
+            Some(b'A') if any(&AWS_CONFIG_FILE_ENV) => Variable::ConfigFile,
+            Some(b'J' | b'_') if any(&JAVA_OPTIONS_ENV) => Variable::Java,
+            Some(b'H') if name == ENV_HOME => Variable::ConfigFile,
+            _ => Variable::Other,
+        }
+    }
 }
 
 /// Whether the container already has a role of this value.
@@ -208,7 +225,8 @@ impl ContainerJudge<'_, '_> {
         };
         for entry in &c.env {
             let name = entry.name;
-            let role_var = name.eq_ignore_ascii_case(ENV_ROLE_ARN);
+            let kind = Variable::of(name);
+            let role_var = kind == Variable::Role;
             // Without a token only `AWS_ROLE_ARN` matters, and without `$`
             // in the container no later entry reads this one.
             if !(role_var || reads_token || refers) {
@@ -219,7 +237,7 @@ impl ContainerJudge<'_, '_> {
             if !(role_var || reads_token) {
                 continue;
             }
-            self.variable(name, role_var, &value, &mut found, usage);
+            self.variable(name, kind, &value, &mut found, usage);
         }
         if reads_token {
             for (place, words) in [("command", &c.command), ("args", &c.args)] {
@@ -243,12 +261,13 @@ impl ContainerJudge<'_, '_> {
     fn variable(
         &self,
         name: &str,
-        role_var: bool,
+        kind: Variable,
         value: &Expanded<'_>,
         found: &mut Found,
         usage: &mut PodUsage,
     ) {
-        let java = is_any(name, &JAVA_OPTIONS_ENV);
+        let role_var = kind == Variable::Role;
+        let java = kind == Variable::Java;
         let reads_token = self.token.is_some();
         match value {
             Expanded::Known(text) => {
@@ -286,7 +305,7 @@ impl ContainerJudge<'_, '_> {
             if !role_var {
                 self.written(Place::Env(name), value, found, usage);
             }
-            if is_any(name, &AWS_CONFIG_FILE_ENV) || name == ENV_HOME {
+            if kind == Variable::ConfigFile {
                 found
                     .config_signal
                     .get_or_insert_with(|| format!("env {name}"));

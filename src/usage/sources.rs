@@ -15,6 +15,9 @@ impl ContainerJudge<'_, '_> {
     /// Go map), so an explicit entry does not reliably win.
     pub(super) fn env_from(&self, found: &mut Found, usage: &mut PodUsage) {
         let c = self.c;
+        if c.env_from.is_empty() {
+            return;
+        }
         let sets = |name: &str| !self.windows && c.env.iter().any(|e| e.name == name);
         let role_names = std::iter::once(ENV_ROLE_ARN).chain(JAVA_OPTIONS_ENV);
         let unset_role_names: Vec<&str> = role_names.filter(|n| !sets(n)).collect();
