@@ -26,12 +26,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::JudgedSources;
 use super::expand::{EXPANSION_BUDGET, Expanded, Expander, Origin};
 use super::jvm::{hotspot_options, mentions_config_property};
-use super::{Container, PodUsage, Spec, StsToken, Unverifiable};
+use super::{Container, PodUsage, Spec, StsToken, Unverifiable, Variable};
 use crate::arn::{ComposeRoleArn, role_arns_in};
-use crate::constants::{
-    AWS_CONFIG_FILE_ENV, ENV_HOME, ENV_ROLE_ARN, JAVA_OPTIONS_ENV, JAVA_OPTIONS_FILE_PREFIXES,
-    JAVA_ROLE_PROPERTY,
-};
+use crate::constants::{JAVA_OPTIONS_FILE_PREFIXES, JAVA_ROLE_PROPERTY};
 use crate::role::{ContainerKind, Role, RoleSource};
 
 impl Spec<'_> {
@@ -167,32 +164,6 @@ pub(super) struct Found {
     written_left: usize,
     /// Whether this container was reported for too many of them.
     too_many: bool,
-}
-
-/// What an env variable's name makes it to the rules.
-#[derive(Clone, Copy, PartialEq)]
-enum Variable {
-    /// `AWS_ROLE_ARN`, in any case.
-    Role,
-    /// JVM options ([`JAVA_OPTIONS_ENV`]), in any case.
-    Java,
-    /// A config file variable ([`AWS_CONFIG_FILE_ENV`], any case) or `HOME`.
-    ConfigFile,
-    Other,
-}
-
-impl Variable {
-    fn of(name: &str) -> Variable {
-        let any = |names: &[&str]| names.iter().any(|n| name.eq_ignore_ascii_case(n));
-        // One comparison of the first byte puts most names out.
-        match name.as_bytes().first().map(u8::to_ascii_uppercase) {
-            Some(b'A') if name.eq_ignore_ascii_case(ENV_ROLE_ARN) => Variable::Role,
-            Some(b'A') if any(&AWS_CONFIG_FILE_ENV) => Variable::ConfigFile,
-            Some(b'J' | b'_') if any(&JAVA_OPTIONS_ENV) => Variable::Java,
-            Some(b'H') if name == ENV_HOME => Variable::ConfigFile,
-            _ => Variable::Other,
-        }
-    }
 }
 
 /// Whether the container already has a role of this value.

@@ -9,7 +9,9 @@
 
 use std::borrow::Cow;
 
-use crate::constants::KUBE_ROOT_CA_CONFIG_MAP;
+use crate::constants::{
+    AWS_CONFIG_FILE_ENV, ENV_HOME, ENV_ROLE_ARN, JAVA_OPTIONS_ENV, KUBE_ROOT_CA_CONFIG_MAP,
+};
 use crate::role::{ContainerKind, ContainerRef, Role};
 
 mod expand;
@@ -248,6 +250,32 @@ impl EnvFrom<'_> {
                 .as_bytes()
                 .get(..self.prefix.len())
                 .is_some_and(|p| p.eq_ignore_ascii_case(self.prefix.as_bytes()))
+    }
+}
+
+/// What an env variable's name makes it to the rules.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Variable {
+    /// `AWS_ROLE_ARN`, in any case.
+    Role,
+    /// JVM options ([`JAVA_OPTIONS_ENV`]), in any case.
+    Java,
+    /// A config file variable ([`AWS_CONFIG_FILE_ENV`], any case) or `HOME`.
+    ConfigFile,
+    Other,
+}
+
+impl Variable {
+    pub(crate) fn of(name: &str) -> Variable {
+        let any = |names: &[&str]| names.iter().any(|n| name.eq_ignore_ascii_case(n));
+        // One comparison of the first byte puts most names out.
+        match name.as_bytes().first().map(u8::to_ascii_uppercase) {
+            Some(b'A') if name.eq_ignore_ascii_case(ENV_ROLE_ARN) => Variable::Role,
+            Some(b'A') if any(&AWS_CONFIG_FILE_ENV) => Variable::ConfigFile,
+            Some(b'J' | b'_') if any(&JAVA_OPTIONS_ENV) => Variable::Java,
+            Some(b'H') if name == ENV_HOME => Variable::ConfigFile,
+            _ => Variable::Other,
+        }
     }
 }
 
