@@ -24,6 +24,11 @@ pub enum RoleSource {
         container: ContainerRef,
         variable: String,
     },
+    /// An IAM role ARN written in a namespaced object (a ConfigMap's data,
+    /// a custom resource's field): `place` says where (`data key "config"`,
+    /// `field spec.provider.aws.role`), already cut short; `others` counts
+    /// the further places in the object with the same value.
+    Object { place: String, others: usize },
 }
 
 /// Which kind of container, for messages.
@@ -89,6 +94,7 @@ impl RoleSource {
             RoleSource::PodIdentityAssociation => ("association", ""),
             RoleSource::Env { .. } => ("env", ""),
             RoleSource::JavaOption { variable, .. } => ("java", variable),
+            RoleSource::Object { place, .. } => ("object", place),
         }
     }
 
@@ -119,6 +125,11 @@ impl fmt::Display for RoleSource {
                 container,
                 variable,
             } => write!(f, "-Daws.roleArn in env {variable} of {container}"),
+            RoleSource::Object { place, others: 0 } => f.write_str(place),
+            RoleSource::Object { place, others: 1 } => write!(f, "{place} and 1 other place"),
+            RoleSource::Object { place, others } => {
+                write!(f, "{place} and {others} other places")
+            }
         }
     }
 }
