@@ -143,6 +143,12 @@ fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	fuzz/run.sh
 
+# The worst request shapes (test_data/bad/shapes.py) from 10 KB to 3 MiB:
+# the guest's time per MiB must stay flat (docs/performance.md).
+.PHONY: bench-shapes
+bench-shapes: annotated-policy.wasm $(KWRUN)
+	benches/shapes.sh $(KWRUN) annotated-policy.wasm $(TARGET_DIR)/bench-shapes
+
 # Benchmarks: the floor policy and ours on the same requests, alternating
 # sample by sample, through kwrun: as policy-server evaluates (a fresh
 # instance per request, host work included: the headline) and on a reused

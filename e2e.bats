@@ -340,7 +340,7 @@ ALLOWED_TEAM_A='namespace "team-a" allows only arn:aws:iam::111122223333:role/sh
 @test "inject: false plans the injection for the check but never mutates" {
   # The validating instance's settings: the Pod must pass, and no patch.
   settings="$BATS_TEST_TMPDIR/validating.yml"
-  printf 'inject: false\nallowedRoles:\n  team-a: ["arn:aws:iam::111122223333:role/team-a-*"]\n' > "$settings"
+  printf 'inject: false\njudgedSources: [ConfigMap]\nallowedRoles:\n  team-a: ["arn:aws:iam::111122223333:role/team-a-*"]\n' > "$settings"
   run --separate-stderr "$KWCTL" run --allow-context-aware \
     --request-path test_data/bypass/admitted/configmap-envfrom-with-injected-role.json \
     --settings-path "$settings" \

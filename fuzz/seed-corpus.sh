@@ -36,6 +36,11 @@ for path in sorted(glob.glob("test_data/*.json") + glob.glob("test_data/bypass/*
                    + glob.glob("test_data/bypass/admitted/*.json")):
     doc = json.load(open(path))
     requests.append(doc.get("request", doc))
+# The worst shapes (test_data/bad/shapes.py), small enough to mutate.
+sys.path.insert(0, "test_data/bad")
+import shapes
+for shape in shapes.SHAPES:
+    requests.append(shapes.sized(shape, 4_000)[0])
 for r in requests:
     for s in settings:
         save("validate", json.dumps({"request": r, "settings": s}).encode())

@@ -192,7 +192,11 @@ pub fn role_arns_in(text: &str) -> Vec<String> {
     if !text.contains(':') {
         return found;
     }
-    let clean: Vec<u8> = text.bytes().filter(|b| !removed_by_parsers(*b)).collect();
+    let clean: std::borrow::Cow<'_, [u8]> = if text.bytes().any(removed_by_parsers) {
+        text.bytes().filter(|b| !removed_by_parsers(*b)).collect()
+    } else {
+        text.as_bytes().into()
+    };
     let mut at = 0;
     while let Some(offset) = find_ignore_case(clean.get(at..).unwrap_or_default(), b"arn:") {
         let start = at + offset;

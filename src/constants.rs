@@ -97,14 +97,43 @@ pub const POD_OS_WINDOWS: &str = "windows";
 
 // ---- Role routes other than `AWS_ROLE_ARN` (issue: role literals) ----
 
-/// Variables whose value the JVM reads as options: the AWS SDK for Java v2
-/// reads the system property `aws.roleArn` before `AWS_ROLE_ARN`.
-pub const JAVA_OPTIONS_ENV: [&str; 3] = ["JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS"];
+/// Variables whose value reaches the JVM as options: `JAVA_TOOL_OPTIONS`
+/// (every JVM), `JDK_JAVA_OPTIONS` (the `java` launcher, which also reads
+/// `@argfiles` there), `_JAVA_OPTIONS` (HotSpot), and `JAVA_OPTS`, which
+/// Tomcat's `catalina.sh` and many images' start scripts pass to `java`.
+/// The AWS SDK for Java v2 reads the system property `aws.roleArn` before
+/// `AWS_ROLE_ARN`.
+pub const JAVA_OPTIONS_ENV: [&str; 4] = [
+    "JAVA_TOOL_OPTIONS",
+    "JDK_JAVA_OPTIONS",
+    "_JAVA_OPTIONS",
+    "JAVA_OPTS",
+];
 /// The system property the Java SDK v2 reads the role from.
 pub const JAVA_ROLE_PROPERTY: &str = "-Daws.roleArn";
+/// JVM options that read further options from a file (HotSpot's
+/// `-XX:VMOptionsFile` and `-XX:Flags`; `@argfile` is the launcher's).
+pub const JAVA_OPTIONS_FILE_PREFIXES: [&str; 3] = ["@", "-XX:VMOptionsFile", "-XX:Flags"];
+/// System properties that point the Java SDK v2 at a config or
+/// credentials file (`ProfileFileSystemSetting`).
+pub const JAVA_CONFIG_FILE_PROPERTIES: [&str; 2] = ["aws.configFile", "aws.sharedCredentialsFile"];
 /// Variables that point the SDKs at a shared config or credentials file,
-/// which can name any `role_arn` with `web_identity_token_file`.
-pub const AWS_CONFIG_FILE_ENV: [&str; 2] = ["AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"];
+/// which can name any `role_arn` with `web_identity_token_file`:
+/// `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE` (every SDK) and
+/// `AWS_CREDENTIAL_PROFILES_FILE` (the Java SDK v1).
+pub const AWS_CONFIG_FILE_ENV: [&str; 3] = [
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CREDENTIAL_PROFILES_FILE",
+];
+/// The SDKs read `$HOME/.aws/config` and `$HOME/.aws/credentials`.
+pub const ENV_HOME: &str = "HOME";
+/// The ConfigMap every Pod's `kube-api-access-*` volume projects (the
+/// cluster's CA bundle), published into each namespace by
+/// kube-controller-manager.
+pub const KUBE_ROOT_CA_CONFIG_MAP: &str = "kube-root-ca.crt";
+/// The directory in `HOME` where the SDKs look for those files.
+pub const AWS_CONFIG_DIR: &str = ".aws";
 
 // ---- TokenRequest (`serviceaccounts/token`) ----
 

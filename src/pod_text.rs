@@ -82,6 +82,8 @@ struct Fact<'a> {
     target: Option<&'a str>,
     env: Vec<usage::Env<'a>>,
     env_from: Vec<usage::EnvFrom<'a>>,
+    command: Vec<std::borrow::Cow<'a, str>>,
+    args: Vec<std::borrow::Cow<'a, str>>,
 }
 
 /// A list of containers, or `null`. `facts` is where the allow-list's
@@ -129,6 +131,14 @@ fn containers<'a>(
                     seen.first(key)?;
                     rules::env_from_list(scan, &mut fact.env_from)?;
                 }
+                b"command" if reading => {
+                    seen.first(key)?;
+                    rules::word_list(scan, &mut fact.command)?;
+                }
+                b"args" if reading => {
+                    seen.first(key)?;
+                    rules::word_list(scan, &mut fact.args)?;
+                }
                 b"targetContainerName" if reading => {
                     seen.first(key)?;
                     fact.target = scan.opt_str()?.filter(|t| !t.is_empty());
@@ -150,6 +160,8 @@ fn containers<'a>(
                 target: fact.target,
                 env: fact.env,
                 env_from: fact.env_from,
+                command: fact.command,
+                args: fact.args,
             });
         }
         shapes.push(shape);

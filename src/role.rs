@@ -24,6 +24,12 @@ pub enum RoleSource {
         container: ContainerRef,
         variable: String,
     },
+    /// A role ARN written in an env value (`env NAME`), `command` or `args`
+    /// of a container that can read an STS token.
+    Written {
+        container: ContainerRef,
+        place: String,
+    },
     /// An IAM role ARN written in a namespaced object (a ConfigMap's data,
     /// a custom resource's field): `place` says where (`data key "config"`,
     /// `field spec.provider.aws.role`), already cut short; `others` counts
@@ -79,9 +85,9 @@ impl RoleSource {
     /// The container the role was found in, if it came from one.
     pub fn container(&self) -> Option<&ContainerRef> {
         match self {
-            RoleSource::Env { container } | RoleSource::JavaOption { container, .. } => {
-                Some(container)
-            }
+            RoleSource::Env { container }
+            | RoleSource::JavaOption { container, .. }
+            | RoleSource::Written { container, .. } => Some(container),
             _ => None,
         }
     }
@@ -94,6 +100,7 @@ impl RoleSource {
             RoleSource::PodIdentityAssociation => ("association", ""),
             RoleSource::Env { .. } => ("env", ""),
             RoleSource::JavaOption { variable, .. } => ("java", variable),
+            RoleSource::Written { place, .. } => ("written", place),
             RoleSource::Object { place, .. } => ("object", place),
         }
     }
@@ -108,6 +115,9 @@ impl RoleSource {
                     "-Daws.roleArn in env {} of {container}",
                     Shown(variable).bare()
                 )
+            }
+            RoleSource::Written { place, .. } => {
+                format!("written in {} of {container}", Shown(place).bare())
             }
             other => other.to_string(),
         }
@@ -125,6 +135,9 @@ impl fmt::Display for RoleSource {
                 container,
                 variable,
             } => write!(f, "-Daws.roleArn in env {variable} of {container}"),
+            RoleSource::Written { container, place } => {
+                write!(f, "written in {place} of {container}")
+            }
             RoleSource::Object { place, others: 0 } => f.write_str(place),
             RoleSource::Object { place, others: 1 } => write!(f, "{place} and 1 other place"),
             RoleSource::Object { place, others } => {

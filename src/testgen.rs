@@ -18,6 +18,25 @@ const ENV_NAMES: &[&str] = &[
     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
     "aws_role_arn",
     "LOG_LEVEL",
+    "JAVA_TOOL_OPTIONS",
+    "JAVA_OPTS",
+    "AWS_CONFIG_FILE",
+    "HOME",
+    "ROLE_OPTS",
+];
+/// Values that hit the rules beyond role ARNs: kubelet references, JVM
+/// options (quoted, option files, config properties), ARNs in text.
+const VALUES: &[&str] = &[
+    "$(ROLE_OPTS)",
+    "$(AWS_ROLE_ARN)",
+    "$$(ROLE_OPTS)",
+    "arn:aws:iam::$(LOG_LEVEL):role/x",
+    "-Xmx1g -D\"aws.roleArn\"=arn:aws:iam::111122223333:role/admin",
+    "'-Daws.roleArn'=arn:aws:iam::111122223333:role/s3-reader\u{0B}-Xss1m",
+    "-Daws.configFile=/etc/aws/config",
+    "@/etc/jvm.args",
+    "export X=arn:aws:iam::999988887777:role/s3-reader",
+    "/home/app",
 ];
 const ROLES: &[&str] = &[
     "arn:aws:iam::111122223333:role/s3-reader",
@@ -38,7 +57,14 @@ const PATTERNS: &[&str] = &[
 ];
 const NAMESPACE_KEYS: &[&str] = &["team-a", "team-*", "*", "other", "t?am-a"];
 const AUDIENCES: &[&str] = &["sts.amazonaws.com", "pods.eks.amazonaws.com", "vault", ""];
-const VOLUME_NAMES: &[&str] = &["aws-iam-token", "eks-pod-identity-token", "data", "tok"];
+const VOLUME_NAMES: &[&str] = &[
+    "aws-iam-token",
+    "eks-pod-identity-token",
+    "data",
+    "tok",
+    "cfg",
+    "kube-api-access",
+];
 const EXPIRATIONS: &[&str] = &[
     "-5",
     "+600",
@@ -107,6 +133,7 @@ fn env_entry(u: &mut Unstructured<'_>) -> Result<Value> {
         0 => json!({"name": name, "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}),
         1 => json!({"name": name}),
         2 | 3 => json!({"name": name, "value": pick(u, ROLES)?}),
+        4 => json!({"name": name, "value": pick(u, VALUES)?}),
         _ => json!({"name": name, "value": u.arbitrary::<String>()?}),
     })
 }
@@ -123,15 +150,37 @@ fn container(u: &mut Unstructured<'_>) -> Result<Value> {
         );
     }
     if u.ratio(1, 4)? {
+        let source = match u.int_in_range(0..=3)? {
+            0 => json!({"configMapRef": {"name": "cfg"}}),
+            1 => json!({"secretRef": {"name": "s"}, "prefix": "AWS_"}),
+            2 => json!({"configMapRef": {"name": "cfg"}, "prefix": "DB_"}),
+            _ => json!({"secretRef": {"name": "s"}, "prefix": "JAVA_"}),
+        };
+        c.insert("envFrom".to_owned(), json!([source]));
+    }
+    for field in ["command", "args"] {
+        if u.ratio(1, 4)? {
+            let words = match u.int_in_range(0..=2)? {
+                0 => json!(["sh", "-c", pick(u, VALUES)?]),
+                1 => json!([pick(u, ROLES)?, "$(AWS_ROLE_ARN)"]),
+                _ => json!([u.arbitrary::<String>()?]),
+            };
+            c.insert(field.to_owned(), words);
+        }
+    }
+    if u.ratio(1, 6)? {
         c.insert(
-            "envFrom".to_owned(),
-            json!([{"configMapRef": {"name": "cfg"}}]),
+            "targetContainerName".to_owned(),
+            json!(pick(u, CONTAINER_NAMES)?),
         );
     }
     if u.ratio(1, 2)? {
         let n = u.int_in_range(0..=2)?;
         let mounts = (0..n)
-            .map(|_| Ok(json!({"name": pick(u, VOLUME_NAMES)?, "mountPath": "/m"})))
+            .map(|_| {
+                let path = pick(u, &["/m", "/root/.aws", "/var/run/secrets/x"])?;
+                Ok(json!({"name": pick(u, VOLUME_NAMES)?, "mountPath": path}))
+            })
             .collect::<Result<_>>()?;
         c.insert("volumeMounts".to_owned(), Value::Array(mounts));
     }
@@ -152,11 +201,18 @@ fn containers(u: &mut Unstructured<'_>, max: u32) -> Result<Value> {
 
 fn volume(u: &mut Unstructured<'_>) -> Result<Value> {
     let name = pick(u, VOLUME_NAMES)?;
-    Ok(if u.arbitrary()? {
-        json!({"name": name, "projected": {"sources": [
-            {"serviceAccountToken": {"audience": pick(u, AUDIENCES)?, "path": "t"}}]}})
-    } else {
-        json!({"name": name, "emptyDir": {}})
+    Ok(match u.int_in_range(0..=7)? {
+        0 | 1 => json!({"name": name, "projected": {"sources": [
+            {"serviceAccountToken": {"audience": pick(u, AUDIENCES)?, "path": "t"}}]}}),
+        2 => json!({"name": name, "projected": {"sources": [
+            {"serviceAccountToken": {"path": "token"}},
+            {"configMap": {"name": "kube-root-ca.crt"}},
+            {"downwardAPI": {"items": [{"path": "namespace"}]}}]}}),
+        3 => json!({"name": name, "configMap": {"name": "cfg"}}),
+        4 => json!({"name": name, "secret": {"secretName": "s"}}),
+        5 => json!({"name": name, "image": {"reference": "cfg:1"}}),
+        6 => json!({"name": name, "downwardAPI": {"items": []}}),
+        _ => json!({"name": name, "emptyDir": {}}),
     })
 }
 
@@ -189,6 +245,12 @@ pub fn pod(u: &mut Unstructured<'_>) -> Result<Value> {
             "nodeSelector".to_owned(),
             json!({"kubernetes.io/os": "windows"}),
         );
+    }
+    if u.ratio(1, 6)? {
+        spec.insert("os".to_owned(), json!({"name": "windows"}));
+    }
+    if u.ratio(1, 6)? {
+        spec.insert("shareProcessNamespace".to_owned(), json!(true));
     }
     maybe_unknown(u, &mut spec)?;
 

@@ -184,6 +184,14 @@ fn without_the_restriction_the_same_requests_pass() {
         "sa-annotation-bare-name",
         "sa-annotation-wildcard-literal",
         "sa-annotation-trailing-space",
+        "expansion-from-configmap",
+        "expansion-arn-part-from-secret",
+        "expansion-config-file-path",
+        "java-config-file-property",
+        "java-sdk-v1-profiles-file",
+        "home-with-configmap",
+        "configmap-at-image-home",
+        "config-file-",
     ];
     for case in cases() {
         let name = case.file_name().unwrap().to_string_lossy().to_string();

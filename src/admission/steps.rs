@@ -348,6 +348,7 @@ impl<'a> Judge<'a> {
         spec.judge(
             self.settings.compose_role_arn.as_ref(),
             &self.restriction.sts_audiences,
+            self.restriction.judged,
         )
     }
 

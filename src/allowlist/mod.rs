@@ -64,8 +64,13 @@ impl Violation {
             Violation::Unverifiable(Unverifiable::ValueFrom { variable, from, .. }) => {
                 return MergeKey(2, variable, from, "");
             }
-            Violation::Unverifiable(Unverifiable::EnvFrom { from, volume, .. }) => {
-                return MergeKey(3, from, volume, "");
+            Violation::Unverifiable(Unverifiable::EnvFrom {
+                from,
+                volume,
+                variable,
+                ..
+            }) => {
+                return MergeKey(3, from, volume, variable);
             }
             Violation::Unverifiable(Unverifiable::ConfigFile {
                 variable,
@@ -78,6 +83,9 @@ impl Violation {
             }
             Violation::UnclaimedToken(StsToken { volume, audience }) => {
                 return MergeKey(6, volume, audience, "");
+            }
+            Violation::Unverifiable(Unverifiable::TooManyRoles { .. }) => {
+                return MergeKey(7, "", "", "");
             }
         };
         let (kind, detail) = source.map(RoleSource::merge_parts).unwrap_or_default();
@@ -122,17 +130,26 @@ impl Violation {
                 };
                 format!(
                     "{} of {container} comes from {}, which the policy cannot read, \
-                     so {what} cannot be checked against allowedRoles; set it as a literal value",
+                     so {what} cannot be checked against allowedRoles; set it as a literal value \
+                     (or from a kind declared in judgedSources)",
                     Shown(variable).bare(),
                     Shown(from).bare()
                 )
             }
-            Violation::Unverifiable(Unverifiable::EnvFrom { from, volume, .. }) => format!(
+            Violation::Unverifiable(Unverifiable::EnvFrom {
+                from,
+                volume,
+                variable,
+                ..
+            }) => format!(
                 "{container} can read STS token volume {} and takes env from {}, \
-                 which could set AWS_ROLE_ARN to a role the policy cannot check; \
-                 set AWS_ROLE_ARN as a literal value in its env",
+                 which could set {} to a role the policy cannot check; \
+                 set {} as a literal value in its env, give the envFrom a prefix, \
+                 or declare its kind in judgedSources",
                 Shown(volume),
-                Shown(from).bare()
+                Shown(from).bare(),
+                Shown(variable).bare(),
+                Shown(variable).bare()
             ),
             Violation::Unverifiable(Unverifiable::ConfigFile {
                 variable,
@@ -140,18 +157,24 @@ impl Violation {
                 volume,
                 ..
             }) => format!(
-                "{} of {container} points at {} in volume {}, an AWS config file that can \
-                 name any role_arn for its STS token, which the policy cannot read; \
-                 set AWS_ROLE_ARN as a literal value instead",
+                "{} of {container} has the AWS SDK read a config file, and the container mounts \
+                 volume {} at {}, whose files the tenant writes: a profile there can name any \
+                 role_arn for its STS token, which the policy cannot read; mount no tenant-written \
+                 volume in a container that reads a config file, or declare its kind in judgedSources",
                 Shown(variable).bare(),
-                Shown(path),
-                Shown(volume)
+                Shown(volume).bare(),
+                Shown(path)
             ),
             Violation::Unverifiable(Unverifiable::JavaOptionsFile { variable, .. }) => format!(
                 "{} of {container} reads JVM options from a file, which could set \
                  -Daws.roleArn to a role the policy cannot check; \
                  set the options inline",
                 Shown(variable).bare()
+            ),
+            Violation::Unverifiable(Unverifiable::TooManyRoles { limit, .. }) => format!(
+                "the Pod writes more than {limit} distinct IAM role ARNs in the env values, \
+                 command and args of containers that can read an STS token, and from \
+                 {container} on they are not checked against allowedRoles; write fewer"
             ),
             Violation::UnclaimedToken(StsToken { volume, audience }) => format!(
                 "projected token volume {} has STS audience {} but the Pod uses no role, \

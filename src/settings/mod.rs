@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::allowlist::{AllowedRoles, PatternList};
 use crate::arn::{ComposeRoleArn, RoleArn};
 use crate::constants::*;
+pub use crate::usage::JudgedSources;
 
 mod raw;
 mod validate;
@@ -67,29 +68,6 @@ pub struct Restriction {
     pub trusted_groups: Vec<String>,
     /// `judgedSources`: what the operator declares this policy judges.
     pub judged: JudgedSources,
-}
-
-/// The kinds of object the operator declares (`judgedSources`) that
-/// `irsa-enforce` receives on CREATE and UPDATE, so every IAM role ARN in
-/// them was judged for their namespace. A Pod's role, AWS config file or
-/// JVM options read from such an object are then as verifiable as a
-/// literal. Off unless declared: a declaration without the matching rules
-/// in the policy would let unjudged objects through.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct JudgedSources {
-    pub config_maps: bool,
-    pub secrets: bool,
-}
-
-impl JudgedSources {
-    /// Whether objects of `kind` (`ConfigMap`, `Secret`) are judged.
-    pub fn judges(&self, kind: &str) -> bool {
-        match kind {
-            "ConfigMap" => self.config_maps,
-            "Secret" => self.secrets,
-            _ => false,
-        }
-    }
 }
 
 /// Annotation keys derived from `annotationPrefix`.

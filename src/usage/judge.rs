@@ -1,10 +1,37 @@
 //! The rules: what a [`Spec`] says about roles, read by either reader.
+//!
+//! A container is judged as its process will see it, with one general rule
+//! per route rather than one per spelling:
+//!
+//! - values are read after kubelet's `$(VAR)` expansion ([`super::expand`]);
+//! - `AWS_ROLE_ARN` (any case) is a role wherever it is set;
+//! - where an STS token is readable, every role ARN written in any env
+//!   value, `command` or `args` is a role the container may use, however
+//!   the variable or option is called (quotes removed, as shells and
+//!   HotSpot remove them: [`crate::arn::role_arns_in`]);
+//! - what the policy cannot read is unverifiable where it could carry a
+//!   role: a role or JVM options variable from an unjudged source, a value
+//!   built from one that spells part of an ARN, `envFrom` that could set
+//!   either, JVM options files;
+//! - an AWS config file is judged by what is mounted, not by its path:
+//!   once anything points the SDK at a config file (a config file variable,
+//!   `HOME`, a JVM property, a mount at `.aws`), any tenant-written volume
+//!   the container mounts can hold it.
+//!
+//! Every step is linear in the container: one pass over env, words and
+//! mounts, one finding per kind where repeats add nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Container, EnvSource, PodUsage, Spec, StsToken, Unverifiable};
-use crate::arn::ComposeRoleArn;
-use crate::constants::{ENV_ROLE_ARN, JAVA_OPTIONS_ENV, JAVA_ROLE_PROPERTY};
+use super::JudgedSources;
+use super::expand::{EXPANSION_BUDGET, Expanded, Expander, Origin};
+use super::jvm::{hotspot_options, mentions_config_property};
+use super::{Container, PodUsage, Spec, StsToken, Unverifiable};
+use crate::arn::{ComposeRoleArn, role_arns_in};
+use crate::constants::{
+    AWS_CONFIG_FILE_ENV, ENV_HOME, ENV_ROLE_ARN, JAVA_OPTIONS_ENV, JAVA_OPTIONS_FILE_PREFIXES,
+    JAVA_ROLE_PROPERTY,
+};
 use crate::role::{ContainerKind, Role, RoleSource};
 
 impl Spec<'_> {
@@ -13,6 +40,7 @@ impl Spec<'_> {
         &self,
         compose: Option<&ComposeRoleArn>,
         sts_audiences: &BTreeSet<String>,
+        judged: JudgedSources,
     ) -> Result<PodUsage, String> {
         let mut usage = PodUsage::default();
         let tokens: Vec<StsToken> = self
@@ -29,10 +57,11 @@ impl Spec<'_> {
             })
             .collect();
         let token_volumes: BTreeSet<&str> = tokens.iter().map(|t| t.volume.as_str()).collect();
-        let config_volumes: BTreeMap<&str, &'static str> = self
+        // Volumes with files a tenant writes that no judged source covers.
+        let file_volumes: BTreeMap<&str, &str> = self
             .volumes
             .iter()
-            .filter_map(|v| Some((v.name?, v.config?)))
+            .filter_map(|v| Some((v.name?, v.files.unjudged(judged)?)))
             .collect();
 
         // Which STS token volume each container can read, if any.
@@ -57,6 +86,10 @@ impl Spec<'_> {
             .filter(|(c, _)| c.who.kind != ContainerKind::Ephemeral)
             .filter_map(|(c, m)| Some((&*c.who.name, (*m)?)))
             .collect();
+        let mut limits = Limits {
+            expansion: EXPANSION_BUDGET,
+            written_roles: MAX_WRITTEN_ROLES,
+        };
         for (c, own) in self.containers.iter().zip(&mounted) {
             let via_target = c.target.and_then(|t| targets.get(t).copied());
             let via_shared = if self.shared_processes {
@@ -64,171 +97,313 @@ impl Spec<'_> {
             } else {
                 None
             };
-            let token = own.or(via_target).or(via_shared);
-            judge_container(c, token, self.windows, compose, &config_volumes, &mut usage)?;
+            let judge = ContainerJudge {
+                c,
+                token: own.or(via_target).or(via_shared),
+                windows: self.windows,
+                compose,
+                judged,
+                file_volumes: &file_volumes,
+            };
+            judge.run(&mut limits, &mut usage)?;
         }
         usage.sts_tokens = tokens;
         Ok(usage)
     }
 }
 
-/// Records what one container says about roles. `token` is the STS token
-/// volume it can read, if any.
-fn judge_container(
-    c: &Container<'_>,
-    token: Option<&str>,
-    windows: bool,
-    compose: Option<&ComposeRoleArn>,
-    config_volumes: &BTreeMap<&str, &'static str>,
-    usage: &mut PodUsage,
-) -> Result<(), String> {
-    let mut sets_role = false;
-    for entry in &c.env {
-        let name = entry.name;
-        let is = |wanted: &str| name.eq_ignore_ascii_case(wanted);
-        let role_var = is(ENV_ROLE_ARN);
-        let java = JAVA_OPTIONS_ENV.iter().any(|v| is(v));
-        // Java options and config files matter only where a token is.
-        if !(role_var || token.is_some()) {
-            continue;
+/// Distinct role ARNs found written in a Pod's values that are judged
+/// before the rest is reported as too many to judge: each costs a parse,
+/// a match and a violation, and no real Pod writes this many.
+pub const MAX_WRITTEN_ROLES: usize = 256;
+
+/// What a Pod may still cost.
+struct Limits {
+    /// Expanded text left ([`EXPANSION_BUDGET`]).
+    expansion: usize,
+    /// Written role ARNs left ([`MAX_WRITTEN_ROLES`]).
+    written_roles: usize,
+}
+
+/// Judges one container.
+pub(super) struct ContainerJudge<'j, 'v> {
+    pub(super) c: &'j Container<'v>,
+    /// The STS token volume it can read, if any.
+    pub(super) token: Option<&'j str>,
+    pub(super) windows: bool,
+    compose: Option<&'j ComposeRoleArn>,
+    pub(super) judged: JudgedSources,
+    pub(super) file_volumes: &'j BTreeMap<&'j str, &'j str>,
+}
+
+/// Where a value is written, named only when something is found there.
+#[derive(Clone, Copy)]
+enum Place<'a> {
+    Env(&'a str),
+    /// `command` or `args`.
+    Word(&'static str),
+}
+
+impl std::fmt::Display for Place<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Place::Env(name) => write!(f, "env {name}"),
+            Place::Word(field) => f.write_str(field),
         }
-        // Windows environment names ignore case, so `aws_role_arn` counts;
-        // only the exact name overrides `envFrom` on Linux.
-        sets_role |= name == ENV_ROLE_ARN;
-        let value = match &entry.source {
-            Ok(EnvSource::Literal(value)) => *value,
-            Ok(EnvSource::From(from)) => {
-                usage.unverifiable.push(Unverifiable::ValueFrom {
-                    container: c.who.clone(),
-                    variable: name.to_owned(),
-                    from: (*from).to_owned(),
-                });
+    }
+}
+
+/// What a container's variables and words told the judge so far.
+#[derive(Default)]
+pub(super) struct Found {
+    /// Where this container's roles start in `PodUsage::env_roles`.
+    first_role: usize,
+    /// Their values, once there are two (most containers have one role:
+    /// they pay for no set).
+    roles: BTreeSet<String>,
+    /// The first thing that has the SDK read a config file.
+    pub(super) config_signal: Option<String>,
+    /// Written role ARNs the Pod may still have judged.
+    written_left: usize,
+    /// Whether this container was reported for too many of them.
+    too_many: bool,
+}
+
+/// Whether `name` is one of `names`, in any case.
+fn is_any(name: &str, names: &[&str]) -> bool {
+    // Most names differ from all of them at the first byte.
+    let first = name.as_bytes().first().map(u8::to_ascii_uppercase);
+    names
+        .iter()
+        .any(|n| n.as_bytes().first() == first.as_ref() && name.eq_ignore_ascii_case(n))
+}
+
+/// Whether the container already has a role of this value.
+fn has_role(found: &mut Found, usage: &PodUsage, value: &str) -> bool {
+    let mine = usage.env_roles.get(found.first_role..).unwrap_or_default();
+    match mine {
+        [] => false,
+        [only] if found.roles.is_empty() => {
+            // The second role: from now on the set holds them all.
+            found.roles.insert(only.value.clone());
+            only.value == value
+        }
+        _ => found.roles.contains(value),
+    }
+}
+
+impl ContainerJudge<'_, '_> {
+    fn run(&self, limits: &mut Limits, usage: &mut PodUsage) -> Result<(), String> {
+        let c = self.c;
+        let reads_token = self.token.is_some();
+        let refers = c.env.iter().any(|e| match &e.source {
+            Ok(super::EnvSource::Literal(v)) => v.contains('$'),
+            _ => false,
+        }) || c.command.iter().chain(&c.args).any(|w| w.contains('$'));
+        let mut expander = Expander::new(&c.env_from, self.judged, &mut limits.expansion);
+        let mut found = Found {
+            written_left: limits.written_roles,
+            first_role: usage.env_roles.len(),
+            ..Found::default()
+        };
+        for entry in &c.env {
+            let name = entry.name;
+            let role_var = name.eq_ignore_ascii_case(ENV_ROLE_ARN);
+            // Without a token only `AWS_ROLE_ARN` matters, and without `$`
+            // in the container no later entry reads this one.
+            if !(role_var || reads_token || refers) {
                 continue;
             }
-            Err(e) => return Err(e.clone()),
-        };
-        if role_var {
-            // An empty value is no role: the SDKs treat it as unset.
-            if !value.is_empty() {
-                usage.env_roles.push(Role::new(
-                    value,
-                    compose,
-                    RoleSource::Env {
-                        container: c.who.clone(),
-                    },
-                ));
+            let source = entry.source.as_ref().map_err(Clone::clone)?;
+            let value = expander.entry(name, source, refers);
+            if !(role_var || reads_token) {
+                continue;
             }
-        } else if java {
-            java_options(value, name, c, compose, usage);
-        } else if let Some(volume) = config_file_volume(value, &c.mounts, config_volumes) {
-            usage.unverifiable.push(Unverifiable::ConfigFile {
-                container: c.who.clone(),
-                variable: name.to_owned(),
-                path: value.to_owned(),
-                volume: volume.to_owned(),
+            self.variable(name, role_var, &value, &mut found, usage);
+        }
+        if reads_token {
+            for (place, words) in [("command", &c.command), ("args", &c.args)] {
+                for word in words {
+                    let value = expander.expand(word);
+                    self.written(Place::Word(place), &value, &mut found, usage);
+                    let (known, _) = value.known();
+                    if found.config_signal.is_none() && mentions_config_property(known) {
+                        found.config_signal = Some(format!("a config file property in {place}"));
+                    }
+                }
+            }
+            self.env_from(&mut found, usage);
+            limits.written_roles = found.written_left;
+            self.config_files(found.config_signal, usage);
+        }
+        Ok(())
+    }
+
+    /// One env variable, expanded.
+    fn variable(
+        &self,
+        name: &str,
+        role_var: bool,
+        value: &Expanded<'_>,
+        found: &mut Found,
+        usage: &mut PodUsage,
+    ) {
+        let java = is_any(name, &JAVA_OPTIONS_ENV);
+        let reads_token = self.token.is_some();
+        match value {
+            Expanded::Known(text) => {
+                // An empty value is no role: the SDKs treat it as unset.
+                if role_var && !text.is_empty() {
+                    let source = RoleSource::Env {
+                        container: self.c.who.clone(),
+                    };
+                    self.role(text, self.compose, source, found, usage);
+                }
+                if reads_token && java {
+                    self.java_options(text, name, found, usage);
+                }
+            }
+            Expanded::Unread { from, judged } => {
+                if (role_var || (reads_token && java)) && !judged {
+                    self.unverifiable_value(name, from, usage);
+                }
+                // Options from a judged source carry only allowed roles,
+                // but may still name a config file.
+                if reads_token && java && *judged {
+                    found
+                        .config_signal
+                        .get_or_insert_with(|| format!("JVM options {name} from {}", from.root));
+                }
+            }
+            Expanded::Partial { from, .. } => {
+                if role_var || (reads_token && java) {
+                    self.unverifiable_value(name, from, usage);
+                }
+            }
+        }
+        if reads_token {
+            // `AWS_ROLE_ARN`'s value is judged whole, as a role, above.
+            if !role_var {
+                self.written(Place::Env(name), value, found, usage);
+            }
+            if is_any(name, &AWS_CONFIG_FILE_ENV) || name == ENV_HOME {
+                found
+                    .config_signal
+                    .get_or_insert_with(|| format!("env {name}"));
+            }
+        }
+    }
+
+    /// Role ARNs written in a value, and parts of one next to what the
+    /// policy cannot read.
+    fn written(
+        &self,
+        place: Place<'_>,
+        value: &Expanded<'_>,
+        found: &mut Found,
+        usage: &mut PodUsage,
+    ) {
+        let (known, unread) = value.known();
+        for arn in role_arns_in(known) {
+            if has_role(found, usage, &arn) {
+                continue;
+            }
+            if found.written_left == 0 {
+                if !found.too_many {
+                    found.too_many = true;
+                    usage.unverifiable.push(Unverifiable::TooManyRoles {
+                        container: self.c.who.clone(),
+                        limit: MAX_WRITTEN_ROLES,
+                    });
+                }
+                break;
+            }
+            found.written_left -= 1;
+            let source = RoleSource::Written {
+                container: self.c.who.clone(),
+                place: place.to_string(),
+            };
+            self.role(&arn, None, source, found, usage);
+        }
+        if let Some(from) = unread
+            && spells_part_of_an_arn(known)
+        {
+            self.unverifiable_value(&place.to_string(), from, usage);
+        }
+    }
+
+    fn role(
+        &self,
+        value: &str,
+        compose: Option<&ComposeRoleArn>,
+        source: RoleSource,
+        found: &mut Found,
+        usage: &mut PodUsage,
+    ) {
+        let role = Role::new(value, compose, source);
+        // A value written twice (`-Daws.roleArn` is also found as written)
+        // is one use of the role.
+        if has_role(found, usage, &role.value) {
+            return;
+        }
+        if !found.roles.is_empty() || usage.env_roles.len() > found.first_role {
+            found.roles.insert(role.value.clone());
+        }
+        usage.env_roles.push(role);
+    }
+
+    fn unverifiable_value(&self, variable: &str, from: &Origin, usage: &mut PodUsage) {
+        usage.unverifiable.push(Unverifiable::ValueFrom {
+            container: self.c.who.clone(),
+            variable: variable.to_owned(),
+            from: from.to_string(),
+        });
+    }
+
+    /// JVM options, tokenised as HotSpot does: `-Daws.roleArn` values are
+    /// roles (composed under `composeRoleArn`, like `AWS_ROLE_ARN`), option
+    /// files are unverifiable, config file properties are a signal.
+    fn java_options(&self, value: &str, variable: &str, found: &mut Found, usage: &mut PodUsage) {
+        let mut from_file = false;
+        for option in hotspot_options(value) {
+            from_file |= JAVA_OPTIONS_FILE_PREFIXES
+                .iter()
+                .any(|p| option.starts_with(p));
+            if mentions_config_property(&option) {
+                found
+                    .config_signal
+                    .get_or_insert_with(|| format!("a config file property in env {variable}"));
+            }
+            let Some(rest) = option.strip_prefix(JAVA_ROLE_PROPERTY) else {
+                continue;
+            };
+            // `-Daws.roleArn` alone sets the property to "": no role;
+            // `-Daws.roleArnX` is another property.
+            let Some(role) = rest.strip_prefix('=') else {
+                continue;
+            };
+            if !role.is_empty() {
+                let source = RoleSource::JavaOption {
+                    container: self.c.who.clone(),
+                    variable: variable.to_owned(),
+                };
+                self.role(role, self.compose, source, found, usage);
+            }
+        }
+        if from_file {
+            usage.unverifiable.push(Unverifiable::JavaOptionsFile {
+                container: self.c.who.clone(),
+                variable: variable.to_owned(),
             });
         }
     }
-    if let Some(volume) = token {
-        // On Windows an `envFrom` key `aws_role_arn` is the same variable as
-        // an explicit `AWS_ROLE_ARN`, and which one wins is not defined.
-        if windows || !sets_role {
-            for from in &c.env_from {
-                usage.unverifiable.push(Unverifiable::EnvFrom {
-                    container: c.who.clone(),
-                    from: from.describe(),
-                    volume: volume.to_owned(),
-                });
-            }
-        }
-    }
-    Ok(())
 }
 
-/// The `-Daws.roleArn` values in a JVM options variable, and options that
-/// read further options from a file.
-fn java_options(
-    value: &str,
-    variable: &str,
-    c: &Container<'_>,
-    compose: Option<&ComposeRoleArn>,
-    usage: &mut PodUsage,
-) {
-    let mut from_file = false;
-    for option in value.split_ascii_whitespace() {
-        let option = option.trim_matches(|ch| ch == '"' || ch == '\'');
-        from_file |= option.starts_with('@')
-            || option.starts_with("-XX:VMOptionsFile")
-            || option.starts_with("-XX:Flags");
-        let Some(rest) = option.strip_prefix(JAVA_ROLE_PROPERTY) else {
-            continue;
-        };
-        // `-Daws.roleArn` alone sets the property to "": no role.
-        let role = match rest.strip_prefix('=') {
-            Some(role) => role.trim_matches(|ch| ch == '"' || ch == '\''),
-            None if rest.is_empty() => "",
-            // Another property, such as `-Daws.roleArnX`.
-            None => continue,
-        };
-        if !role.is_empty() {
-            usage.env_roles.push(Role::new(
-                role,
-                compose,
-                RoleSource::JavaOption {
-                    container: c.who.clone(),
-                    variable: variable.to_owned(),
-                },
-            ));
-        }
-    }
-    if from_file {
-        usage.unverifiable.push(Unverifiable::JavaOptionsFile {
-            container: c.who.clone(),
-            variable: variable.to_owned(),
-        });
-    }
-}
-
-/// The tenant-written volume a config file path lies in, if any. A path
-/// that is not absolute cannot be placed, so any such mount counts.
-fn config_file_volume<'v>(
-    path: &str,
-    mounts: &[(&'v str, &'v str)],
-    config_volumes: &BTreeMap<&str, &'static str>,
-) -> Option<&'v str> {
-    let path = normalize(path);
-    mounts
+/// Whether known text beside an unread part spells part of a role ARN, so
+/// that the whole may be one.
+fn spells_part_of_an_arn(known: &str) -> bool {
+    let lower = known.to_ascii_lowercase();
+    ["arn:", ":iam:", ":role/", "role/"]
         .iter()
-        .filter(|(name, _)| config_volumes.contains_key(name))
-        .find(|(_, mount_path)| match &path {
-            Some(path) => {
-                let mount = normalize(mount_path).unwrap_or_default();
-                mount == "/"
-                    || path == &mount
-                    || path
-                        .strip_prefix(mount.as_str())
-                        .is_some_and(|rest| rest.starts_with('/'))
-            }
-            None => true,
-        })
-        .map(|(name, _)| *name)
-}
-
-/// An absolute path with `.`, `..` and repeated slashes resolved; `None`
-/// for a relative path (or `~`), which depends on the working directory.
-fn normalize(path: &str) -> Option<String> {
-    if !path.starts_with('/') {
-        return None;
-    }
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    Some(format!("/{}", parts.join("/")))
+        .any(|w| lower.contains(w))
 }

@@ -7,11 +7,16 @@
 //! process namespace (`/proc/<pid>/root`), and its target's tokens for an
 //! ephemeral container with `targetContainerName`.
 
-use crate::constants::{AWS_CONFIG_FILE_ENV, ENV_ROLE_ARN, JAVA_OPTIONS_ENV};
-use crate::role::{ContainerRef, Role};
+use std::borrow::Cow;
 
+use crate::constants::KUBE_ROOT_CA_CONFIG_MAP;
+use crate::role::{ContainerKind, ContainerRef, Role};
+
+mod expand;
 mod judge;
+mod jvm;
 mod read;
+mod sources;
 pub mod text;
 
 #[cfg(test)]
@@ -21,22 +26,27 @@ mod tests;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Unverifiable {
     /// A role variable (`AWS_ROLE_ARN`, or in a container with an STS token
-    /// a JVM options or AWS config file variable) set from a ConfigMap,
-    /// Secret or field reference.
+    /// a JVM options variable) set from a ConfigMap, Secret or field
+    /// reference that is not judged, or built by `$(VAR)` from one; or, in
+    /// a container with an STS token, any value built from such a part
+    /// that spells part of a role ARN.
     ValueFrom {
         container: ContainerRef,
         variable: String,
         from: String,
     },
-    /// `envFrom` that could set `AWS_ROLE_ARN`, in a container that can read
-    /// an STS-audience token and sets no `AWS_ROLE_ARN` of its own.
+    /// `envFrom` from a source that is not judged that could set
+    /// `variable` (`AWS_ROLE_ARN` or JVM options), in a container that can
+    /// read an STS-audience token and does not set it itself.
     EnvFrom {
         container: ContainerRef,
         from: String,
         volume: String,
+        variable: String,
     },
-    /// An AWS shared config file, in a container that can read an STS
-    /// token, that the tenant writes through a volume.
+    /// A variable that points the SDKs at a config file, in a container
+    /// that can read an STS token and mounts a volume the tenant writes
+    /// (`path` is where it is mounted): the file can be there.
     ConfigFile {
         container: ContainerRef,
         variable: String,
@@ -50,6 +60,12 @@ pub enum Unverifiable {
         container: ContainerRef,
         variable: String,
     },
+    /// More distinct role ARNs written in the Pod's values than are judged
+    /// ([`judge::MAX_WRITTEN_ROLES`]), from this container on.
+    TooManyRoles {
+        container: ContainerRef,
+        limit: usize,
+    },
 }
 
 impl Unverifiable {
@@ -58,7 +74,8 @@ impl Unverifiable {
             Unverifiable::ValueFrom { container, .. }
             | Unverifiable::EnvFrom { container, .. }
             | Unverifiable::ConfigFile { container, .. }
-            | Unverifiable::JavaOptionsFile { container, .. } => container,
+            | Unverifiable::JavaOptionsFile { container, .. }
+            | Unverifiable::TooManyRoles { container, .. } => container,
         }
     }
 }
@@ -78,6 +95,29 @@ pub struct PodUsage {
     pub sts_tokens: Vec<StsToken>,
 }
 
+/// The kinds of object the operator declares (`judgedSources`) that
+/// `irsa-enforce` receives on CREATE and UPDATE, so every IAM role ARN in
+/// them was judged for their namespace. A Pod's role, AWS config file or
+/// JVM options read from such an object are then as verifiable as a
+/// literal. Off unless declared: a declaration without the matching rules
+/// in the policy would let unjudged objects through.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JudgedSources {
+    pub config_maps: bool,
+    pub secrets: bool,
+}
+
+impl JudgedSources {
+    /// Whether objects of `kind` (`ConfigMap`, `Secret`) are judged.
+    pub fn judges(&self, kind: &str) -> bool {
+        match kind {
+            "ConfigMap" => self.config_maps,
+            "Secret" => self.secrets,
+            _ => false,
+        }
+    }
+}
+
 /// What the rules read from a PodSpec, by either reader: [`Spec::read`]
 /// from a parsed `Value` (the reference, which names wrong types) or
 /// [`Spec::from_pod_text`] from the request text (no DOM).
@@ -89,13 +129,55 @@ pub struct Spec<'v> {
     pub(crate) containers: Vec<Container<'v>>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Volume<'v> {
     pub(crate) name: Option<&'v str>,
     /// Audiences of its projected ServiceAccount tokens.
     pub(crate) audiences: Vec<&'v str>,
-    /// The kind of tenant-written files it holds, if any.
-    pub(crate) config: Option<&'static str>,
+    /// The files in it that the tenant writes, if any.
+    pub(crate) files: Files<'v>,
+}
+
+/// Where a volume's files come from, as far as a tenant controls them:
+/// ConfigMaps and Secrets (which the policy may judge, `judgedSources`),
+/// or any other source (image, CSI, claims, host paths, ...). Files a
+/// tenant cannot make into an AWS config file are left out: `emptyDir`
+/// (written by the Pod's own processes), projected tokens, trust bundles
+/// and Pod certificates, the downward API (every line is `key="value"`,
+/// so no `[profile]` section can be written), and the `kube-root-ca.crt`
+/// ConfigMap that every Pod's `kube-api-access` volume projects (kept by
+/// kube-controller-manager's root CA publisher).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Files<'v> {
+    pub(crate) config_map: bool,
+    pub(crate) secret: bool,
+    /// The first other source's field name (`downwardAPI`, `image`, ...).
+    pub(crate) other: Option<&'v str>,
+}
+
+impl<'v> Files<'v> {
+    /// Records a volume's field, or a projected source's, named `kind`
+    /// (present and not `null`).
+    /// `config_map` is the name a `configMap` source refers to.
+    pub(crate) fn add(&mut self, kind: &'v str, projected_source: bool, config_map: Option<&str>) {
+        match kind {
+            "configMap" => self.config_map |= config_map != Some(KUBE_ROOT_CA_CONFIG_MAP),
+            "secret" => self.secret = true,
+            "downwardAPI" => {}
+            "serviceAccountToken" | "clusterTrustBundle" | "podCertificate" if projected_source => {
+            }
+            "name" | "projected" | "emptyDir" if !projected_source => {}
+            // The least name, so both readers agree whatever the order.
+            other => self.other = Some(self.other.map_or(other, |o| o.min(other))),
+        }
+    }
+
+    /// The kind of tenant-written file the policy cannot vouch for, if any.
+    pub(crate) fn unjudged(&self, judged: JudgedSources) -> Option<&'v str> {
+        self.other
+            .or((self.config_map && !judged.config_maps).then_some("configMap"))
+            .or((self.secret && !judged.secrets).then_some("secret"))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -104,10 +186,12 @@ pub struct Container<'v> {
     pub(crate) index: usize,
     pub(crate) mounts: Vec<(&'v str, &'v str)>,
     pub(crate) target: Option<&'v str>,
-    /// Only entries whose name [`is_role_related`].
+    /// Every entry, in order: later ones may refer to earlier ones.
     pub(crate) env: Vec<Env<'v>>,
-    /// Only entries that could define `AWS_ROLE_ARN`.
     pub(crate) env_from: Vec<EnvFrom<'v>>,
+    /// `command` and `args`, which kubelet expands too.
+    pub(crate) command: Vec<Cow<'v, str>>,
+    pub(crate) args: Vec<Cow<'v, str>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -120,13 +204,25 @@ pub struct Env<'v> {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum EnvSource<'v> {
-    Literal(&'v str),
+    Literal(Cow<'v, str>),
     /// The first key of `valueFrom` (`"valueFrom"` when empty).
     From(&'v str),
 }
 
+impl EnvSource<'_> {
+    /// Whether a `valueFrom` reads a judged ConfigMap or Secret key.
+    fn judged(&self, judged: JudgedSources) -> bool {
+        match self {
+            EnvSource::From("configMapKeyRef") => judged.config_maps,
+            EnvSource::From("secretKeyRef") => judged.secrets,
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnvFrom<'v> {
+    pub(crate) prefix: &'v str,
     /// `ConfigMap` or `Secret`, with the reference's name.
     pub(crate) source: Option<(&'static str, &'v str)>,
 }
@@ -138,38 +234,21 @@ impl EnvFrom<'_> {
             None => "envFrom".to_owned(),
         }
     }
-}
 
-/// Volume kinds whose files a tenant writes (ConfigMaps, Secrets, the
-/// downward API's annotations), also as projected sources.
-const CONFIG_KINDS: [&str; 3] = ["configMap", "secret", "downwardAPI"];
-
-/// Env names the rules may read a value of: `AWS_ROLE_ARN`, and (in a
-/// container with an STS token) JVM options and AWS config file variables.
-fn is_role_related(name: &str) -> bool {
-    // Every such name starts with `A`, `J` or `_`: most env names are out
-    // at the first byte.
-    if !matches!(
-        name.as_bytes().first(),
-        Some(b'A' | b'a' | b'J' | b'j' | b'_')
-    ) {
-        return false;
+    /// Whether every key it brings was judged (`judgedSources`).
+    fn judged(&self, judged: JudgedSources) -> bool {
+        self.source.is_some_and(|(kind, _)| judged.judges(kind))
     }
-    let is = |wanted: &str| name.eq_ignore_ascii_case(wanted);
-    is(ENV_ROLE_ARN)
-        || JAVA_OPTIONS_ENV.iter().any(|v| is(v))
-        || AWS_CONFIG_FILE_ENV.iter().any(|v| is(v))
-}
 
-/// Whether an `envFrom` prefix can produce `AWS_ROLE_ARN`: empty or a
-/// strict prefix of it (keys are never empty, so the prefix
-/// `AWS_ROLE_ARN` itself cannot produce the name).
-fn prefix_reaches_role(prefix: &str) -> bool {
-    prefix.len() < ENV_ROLE_ARN.len()
-        && ENV_ROLE_ARN
-            .as_bytes()
-            .get(..prefix.len())
-            .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
+    /// Whether it can define `name`: its prefix is a strict prefix of it
+    /// (keys are never empty). Case is ignored, as on Windows.
+    fn reaches(&self, name: &str) -> bool {
+        self.prefix.len() < name.len()
+            && name
+                .as_bytes()
+                .get(..self.prefix.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(self.prefix.as_bytes()))
+    }
 }
 
 impl<'v> Spec<'v> {
@@ -181,7 +260,7 @@ impl<'v> Spec<'v> {
                 .filter(|a| !a.is_empty())
                 .into_iter()
                 .collect(),
-            config: None,
+            files: Files::default(),
         };
         self.volumes.insert(0, volume);
     }
@@ -195,17 +274,24 @@ impl<'v> Spec<'v> {
         env: impl Iterator<Item = (&'v str, &'v str)>,
         mount: Option<(&'v str, &'v str)>,
     ) {
-        let Some(c) = self
+        // Containers are in `ContainerKind::ALL` order, each kind by index:
+        // a search, not a scan, or injecting into every container of a
+        // large Pod is quadratic.
+        let Some(kind) = ContainerKind::ALL.into_iter().find(|k| k.field() == field) else {
+            return;
+        };
+        let Ok(at) = self
             .containers
-            .iter_mut()
-            .find(|c| c.who.kind.field() == field && c.index == index)
+            .binary_search_by(|c| (c.who.kind, c.index).cmp(&(kind, index)))
         else {
             return;
         };
-        let role_related = env.filter(|(name, _)| is_role_related(name));
-        c.env.extend(role_related.map(|(name, value)| Env {
+        let Some(c) = self.containers.get_mut(at) else {
+            return;
+        };
+        c.env.extend(env.map(|(name, value)| Env {
             name,
-            source: Ok(EnvSource::Literal(value)),
+            source: Ok(EnvSource::Literal(Cow::Borrowed(value))),
         }));
         c.mounts.extend(mount);
     }

@@ -1,12 +1,11 @@
 //! [`Spec::read`]: the reference reader, from a parsed `Value`. Every wrong
 //! type it meets is an error that names the field.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
-use super::{
-    CONFIG_KINDS, Container, Env, EnvFrom, EnvSource, Spec, Volume, is_role_related,
-    prefix_reaches_role,
-};
+use super::{Container, Env, EnvFrom, EnvSource, Files, Spec, Volume};
 use crate::json::{self, FieldPath};
 use crate::pod;
 use crate::role::{ContainerKind, ContainerRef};
@@ -15,8 +14,7 @@ impl<'v> Spec<'v> {
     /// Reads `spec` (a PodSpec). `spec_path` prefixes field names in errors.
     pub fn read(spec: &'v Value, spec_path: &str) -> Result<Self, String> {
         let root = FieldPath::root(spec_path);
-        let mut volumes = read_token_volumes(spec, &root)?;
-        mark_config_volumes(spec, &root, &mut volumes)?;
+        let volumes = read_volumes(spec, &root)?;
         let windows = pod::runs_windows(spec)?;
         let shared_processes = json::lookup(spec, &["shareProcessNamespace"])
             .map_err(|e| root.within(e))?
@@ -50,11 +48,9 @@ impl<'v> Spec<'v> {
     }
 }
 
-/// Every volume with its projected token audiences.
-fn read_token_volumes<'v>(
-    spec: &'v Value,
-    root: &FieldPath<'_>,
-) -> Result<Vec<Volume<'v>>, String> {
+/// Every volume with its projected token audiences and the kinds of file
+/// a tenant writes into it.
+fn read_volumes<'v>(spec: &'v Value, root: &FieldPath<'_>) -> Result<Vec<Volume<'v>>, String> {
     let Some(list) = json::array_at(spec, &["volumes"]).map_err(|e| root.within(e))? else {
         return Ok(Vec::new());
     };
@@ -63,6 +59,12 @@ fn read_token_volumes<'v>(
     for (i, volume) in list.iter().enumerate() {
         let path = volumes_path.index(i);
         let name = json::item_str(volume, &path, "name")?;
+        let mut files = Files::default();
+        for (key, value) in volume.as_object().into_iter().flatten() {
+            if !value.is_null() {
+                files.add(key, false, config_map_name(value));
+            }
+        }
         let sources =
             json::array_at(volume, &["projected", "sources"]).map_err(|e| path.within(e))?;
         let mut audiences = Vec::new();
@@ -70,40 +72,24 @@ fn read_token_volumes<'v>(
             let audience = json::str_at(source, &["serviceAccountToken", "audience"])
                 .map_err(|e| format!("{path}.projected.sources[{j}].{e}"))?;
             audiences.extend(audience);
+            for (key, value) in source.as_object().into_iter().flatten() {
+                if !value.is_null() {
+                    files.add(key, true, config_map_name(value));
+                }
+            }
         }
         volumes.push(Volume {
             name,
             audiences,
-            config: None,
+            files,
         });
     }
     Ok(volumes)
 }
 
-/// Marks volumes whose files a tenant writes: ConfigMaps, Secrets, the
-/// downward API and projected volumes with such sources.
-fn mark_config_volumes(
-    spec: &Value,
-    root: &FieldPath<'_>,
-    volumes: &mut [Volume<'_>],
-) -> Result<(), String> {
-    let Some(list) = json::array_at(spec, &["volumes"]).map_err(|e| root.within(e))? else {
-        return Ok(());
-    };
-    let volumes_path = root.field("volumes");
-    for ((i, volume), read) in list.iter().enumerate().zip(volumes) {
-        let path = volumes_path.index(i);
-        let kind = CONFIG_KINDS
-            .into_iter()
-            .find(|k| json::at(volume, &[k]).is_some());
-        let projected = json::array_at(volume, &["projected", "sources"])
-            .map_err(|e| path.within(e))?
-            .into_iter()
-            .flatten()
-            .any(|s| CONFIG_KINDS.iter().any(|k| json::at(s, &[k]).is_some()));
-        read.config = kind.or(projected.then_some("projected"));
-    }
-    Ok(())
+/// The `name` a volume source refers to, if it has one.
+fn config_map_name(source: &Value) -> Option<&str> {
+    source.get("name").and_then(Value::as_str)
 }
 
 /// A container's name, mounts and debug target; env is read later.
@@ -125,6 +111,24 @@ fn read_container<'v>(
         }
     }
     let target = json::item_str(c, path, "targetContainerName")?.filter(|t| !t.is_empty());
+    let words = |field: &'static str| -> Result<Vec<Cow<'v, str>>, String> {
+        let Some(list) = json::array_at(c, &[field]).map_err(|e| path.within(e))? else {
+            return Ok(Vec::new());
+        };
+        let list_path = path.field(field);
+        list.iter()
+            .enumerate()
+            .map(|(j, word)| match word {
+                Value::String(word) => Ok(Cow::Borrowed(word.as_str())),
+                other => Err(json::type_error(
+                    &list_path.index(j).to_string(),
+                    "a string",
+                    other,
+                )),
+            })
+            .collect()
+    };
+    let (command, args) = (words("command")?, words("args")?);
     Ok(Container {
         who: ContainerRef {
             kind,
@@ -135,6 +139,8 @@ fn read_container<'v>(
         target,
         env: Vec::new(),
         env_from: Vec::new(),
+        command,
+        args,
     })
 }
 
@@ -149,15 +155,12 @@ fn read_env<'v>(c: &'v Value, path: &FieldPath<'_>) -> Result<Vec<Env<'v>>, Stri
         let Some(name) = json::item_str(entry, &entry_path, "name")? else {
             continue;
         };
-        if !is_role_related(name) {
-            continue;
-        }
         let source = match json::object_at(entry, &["valueFrom"]) {
             Ok(Some(from)) => Ok(EnvSource::From(
                 from.keys().next().map_or("valueFrom", String::as_str),
             )),
             Ok(None) => json::str_at(entry, &["value"])
-                .map(|value| EnvSource::Literal(value.unwrap_or_default())),
+                .map(|value| EnvSource::Literal(Cow::Borrowed(value.unwrap_or_default()))),
             Err(e) => Err(e),
         };
         env.push(Env {
@@ -168,7 +171,7 @@ fn read_env<'v>(c: &'v Value, path: &FieldPath<'_>) -> Result<Vec<Env<'v>>, Stri
     Ok(env)
 }
 
-/// `envFrom` entries that could define `AWS_ROLE_ARN`.
+/// `envFrom` entries, with their prefix and source.
 fn read_env_from<'v>(c: &'v Value, path: &FieldPath<'_>) -> Result<Vec<EnvFrom<'v>>, String> {
     let Some(sources) = json::array_at(c, &["envFrom"]).map_err(|e| path.within(e))? else {
         return Ok(Vec::new());
@@ -177,10 +180,7 @@ fn read_env_from<'v>(c: &'v Value, path: &FieldPath<'_>) -> Result<Vec<EnvFrom<'
     let mut found = Vec::new();
     for (j, source) in sources.iter().enumerate() {
         let entry_path = sources_path.index(j);
-        let prefix = json::item_str(source, &entry_path, "prefix")?;
-        if !prefix_reaches_role(prefix.unwrap_or("")) {
-            continue;
-        }
+        let prefix = json::item_str(source, &entry_path, "prefix")?.unwrap_or_default();
         let reference = |kind: &'static str, field: &str| {
             let name = json::str_at(source, &[field, "name"]).map_err(|e| entry_path.within(e))?;
             Ok::<_, String>(json::at(source, &[field]).map(|_| (kind, name.unwrap_or_default())))
@@ -188,6 +188,7 @@ fn read_env_from<'v>(c: &'v Value, path: &FieldPath<'_>) -> Result<Vec<EnvFrom<'
         let config_map = reference("ConfigMap", "configMapRef")?;
         let secret = reference("Secret", "secretRef")?;
         found.push(EnvFrom {
+            prefix,
             source: config_map.or(secret),
         });
     }

@@ -18,7 +18,7 @@ fn collect(
     compose: Option<&ComposeRoleArn>,
     sts_audiences: &BTreeSet<String>,
 ) -> Result<PodUsage, String> {
-    Spec::read(spec, spec_path)?.judge(compose, sts_audiences)
+    Spec::read(spec, spec_path)?.judge(compose, sts_audiences, JudgedSources::default())
 }
 
 /// The usage by the `Value` reader, checked against the text reader.
@@ -40,7 +40,11 @@ fn usage(spec: Value) -> PodUsage {
         assert_eq!(from_text, Spec::read(&spec, "spec").unwrap());
         assert_eq!(
             from_text
-                .judge(settings.compose_role_arn.as_ref(), &audiences)
+                .judge(
+                    settings.compose_role_arn.as_ref(),
+                    &audiences,
+                    JudgedSources::default()
+                )
                 .unwrap(),
             read
         );
@@ -53,9 +57,13 @@ fn the_text_reader_gives_up_where_it_would_be_more_lenient() {
     let role = |entry: &str| format!(r#"{{"containers": [{{"env": [{entry}]}}]}}"#);
     for spec in [
         role(r#"{"name": "AWS_ROLE_ARN", "value": 5}"#),
-        role(r#"{"name": "AWS_ROLE_ARN", "value": "a\"b"}"#),
         role(r#"{"name": "AWS_ROLE_ARN", "value": "a", "value": "b"}"#),
         role(r#"{"name": "A", "valueFrom": "x"}"#),
+        // Every value may be read (expansion, role ARNs in any value).
+        role(r#"{"name": "OTHER", "value": 5}"#),
+        r#"{"containers": [{"command": ["a", 1]}]}"#.to_owned(),
+        r#"{"containers": [{"args": [null]}]}"#.to_owned(),
+        r#"{"volumes": [{"name": "v", "configMap": {"name": "a", "name": "b"}}]}"#.to_owned(),
         r#"{"containers": [{"envFrom": [{"prefix": 1}]}]}"#.to_owned(),
         r#"{"containers": [{"envFrom": [{"secretRef": "s"}]}]}"#.to_owned(),
         r#"{"containers": [{"volumeMounts": [{"mountPath": ["x"]}]}]}"#.to_owned(),
@@ -73,8 +81,7 @@ fn the_text_reader_gives_up_where_it_would_be_more_lenient() {
     // Values the rules do not read may be anything, as for the
     // `Value` reader.
     let spec = json!({"os": {"name": 5}, "shareProcessNamespace": "yes",
-        "containers": [{"env": [{"name": "OTHER", "value": 5},
-                                {"name": "JSON", "value": "{\"a\": 1}"}]}],
+        "containers": [{"env": [{"name": "JSON", "value": "{\"a\": 1}"}]}],
         "volumes": [{"name": "v", "projected": {"sources": [null]}}]});
     usage(spec);
 }
@@ -128,6 +135,12 @@ fn value_from_is_unverifiable() {
     );
 }
 
+/// A projected STS token and nothing else.
+fn sts_volume(name: &str) -> Value {
+    json!({"name": name, "projected": {"sources": [
+        {"serviceAccountToken": {"audience": "sts.amazonaws.com", "path": "t"}}]}})
+}
+
 fn token_volume(name: &str, audience: &str) -> Value {
     json!({"name": name, "projected": {"sources": [{"configMap": {"name": "x"}},
            {"serviceAccountToken": {"audience": audience, "path": "t"}}]}})
@@ -155,7 +168,7 @@ fn env_from_matters_only_with_a_token_and_no_explicit_role() {
         if let Some(p) = prefix {
             env_from["prefix"] = json!(p);
         }
-        json!({"volumes": [token_volume("tok", "sts.amazonaws.com")],
+        json!({"volumes": [sts_volume("tok")],
                "containers": [{"name": "a", "env": env, "envFrom": [env_from], "volumeMounts": mounts}]})
     };
     let mount = json!([{"name": "tok", "mountPath": "/t"}]);
@@ -168,7 +181,8 @@ fn env_from_matters_only_with_a_token_and_no_explicit_role() {
                 name: "a".into()
             },
             from: "ConfigMap \"aws\"".into(),
-            volume: "tok".into()
+            volume: "tok".into(),
+            variable: "AWS_ROLE_ARN".into()
         }]
     );
     assert!(
@@ -179,7 +193,15 @@ fn env_from_matters_only_with_a_token_and_no_explicit_role() {
     );
     let explicit = json!([{"name": "AWS_ROLE_ARN", "value": ROLE}]);
     assert!(
-        usage(spec(explicit, mount.clone(), None))
+        matches!(usage(spec(explicit, mount.clone(), None)).unverifiable.as_slice(),
+            [Unverifiable::EnvFrom { variable, .. }] if variable == "JAVA_TOOL_OPTIONS"),
+        "envFrom can still set JAVA_TOOL_OPTIONS"
+    );
+    let every = json!([{"name": "AWS_ROLE_ARN", "value": ROLE},
+        {"name": "JAVA_TOOL_OPTIONS", "value": ""}, {"name": "JDK_JAVA_OPTIONS", "value": ""},
+        {"name": "_JAVA_OPTIONS", "value": ""}, {"name": "JAVA_OPTS", "value": ""}]);
+    assert!(
+        usage(spec(every, mount.clone(), None))
             .unverifiable
             .is_empty(),
         "env overrides envFrom"
@@ -225,7 +247,7 @@ fn wrong_types_are_named() {
 }
 
 fn with_token(mut spec: Value) -> Value {
-    spec["volumes"] = json!([token_volume("tok", "sts.amazonaws.com")]);
+    spec["volumes"] = json!([sts_volume("tok")]);
     spec
 }
 
@@ -265,7 +287,9 @@ fn java_options_from_files_and_sources_are_unverifiable() {
         json!({"name": "JDK_JAVA_OPTIONS", "value": "@/etc/jvm/args"}),
         json!({"name": "_JAVA_OPTIONS", "value": "-XX:Flags=/x"}),
         json!({"name": "JAVA_TOOL_OPTIONS", "valueFrom": {"configMapKeyRef": {"name": "j", "key": "k"}}}),
-        json!({"name": "AWS_CONFIG_FILE", "valueFrom": {"secretKeyRef": {"name": "j", "key": "k"}}}),
+        json!({"name": "JAVA_OPTS", "valueFrom": {"secretKeyRef": {"name": "j", "key": "k"}}}),
+        json!({"name": "JAVA_TOOL_OPTIONS", "value": "-XX:VMOptionsFile=/x"}),
+        json!({"name": "JAVA_OPTS", "value": "-Xmx1g \"@/etc/args\""}),
     ] {
         let spec = with_token(json!({"containers": [{"name": "a", "env": [env],
             "volumeMounts": [{"name": "tok", "mountPath": "/t"}]}]}));
@@ -274,7 +298,7 @@ fn java_options_from_files_and_sources_are_unverifiable() {
 }
 
 #[test]
-fn config_files_count_inside_tenant_written_volumes_only() {
+fn config_files_count_with_any_tenant_written_mount() {
     let case = |path: &str, volume: Value| {
         let mut spec = json!({"containers": [{"name": "a",
             "env": [{"name": "AWS_CONFIG_FILE", "value": path}],
@@ -285,20 +309,34 @@ fn config_files_count_inside_tenant_written_volumes_only() {
             "emptyDir" => json!({}),
             _ => json!({"name": "c"}),
         };
-        spec["volumes"] = json!([token_volume("tok", "sts.amazonaws.com"),
-                                 {"name": "cfg", kind: body}]);
+        // A token-only volume: `token_volume` also holds a ConfigMap.
+        let token = json!({"name": "tok", "projected": {"sources": [
+            {"serviceAccountToken": {"audience": "sts.amazonaws.com", "path": "t"}}]}});
+        spec["volumes"] = json!([token, {"name": "cfg", kind: body}]);
         usage(spec).unverifiable.len()
     };
-    for kind in ["configMap", "secret", "downwardAPI", "projected"] {
+    for kind in [
+        "configMap",
+        "secret",
+        "projected",
+        "image",
+        "csi",
+        "persistentVolumeClaim",
+    ] {
         assert_eq!(case("/etc/aws/config", json!(kind)), 1, "{kind}");
     }
+    // Every line of a downward API file is `key="value"`: no profile.
+    assert_eq!(case("/etc/aws/config", json!("downwardAPI")), 0);
     assert_eq!(case("/etc/./x/../aws//config", json!("secret")), 1);
     assert_eq!(
         case("relative/config", json!("secret")),
         1,
         "cannot be placed"
     );
-    assert_eq!(case("/etc/awsx/config", json!("secret")), 0);
+    // Paths are not compared: symlinks (`/var/run` to `/run`) and
+    // `/proc/self/root/...` reach the mount from anywhere.
+    assert_eq!(case("/etc/awsx/config", json!("secret")), 1);
+    assert_eq!(case("/proc/self/root/etc/aws/config", json!("secret")), 1);
     assert_eq!(case("/etc/aws/config", json!("emptyDir")), 0);
 }
 
@@ -328,7 +366,7 @@ fn windows_env_from_competes_with_an_explicit_role() {
     let spec = |os: Value| {
         with_token(json!({"os": os, "containers": [{"name": "a",
             "env": [{"name": "AWS_ROLE_ARN", "value": ROLE}],
-            "envFrom": [{"secretRef": {"name": "s"}}],
+            "envFrom": [{"secretRef": {"name": "s"}, "prefix": "AWS_"}],
             "volumeMounts": [{"name": "tok", "mountPath": "/t"}]}]}))
     };
     assert!(
@@ -354,15 +392,43 @@ fn env_from_prefix_equal_to_the_variable_cannot_set_it() {
 }
 
 #[test]
-fn the_first_byte_filter_keeps_every_role_related_name() {
-    use crate::constants::{AWS_CONFIG_FILE_ENV, ENV_ROLE_ARN, JAVA_OPTIONS_ENV};
-    for name in [ENV_ROLE_ARN]
+fn written_role_arns_are_judged_up_to_a_bound() {
+    let many: Vec<String> = (0..300)
+        .map(|i| format!("arn:aws:iam::111122223333:role/r{i}"))
+        .collect();
+    let spec = with_token(json!({"containers": [{"name": "a", "args": many,
+        "env": [{"name": "AWS_ROLE_ARN", "value": ROLE}],
+        "volumeMounts": [{"name": "tok", "mountPath": "/t"}]}]}));
+    let u = usage(spec);
+    // The explicit role, then the first 256 written ones.
+    assert_eq!(u.env_roles.len(), 1 + judge::MAX_WRITTEN_ROLES);
+    assert!(matches!(
+        u.unverifiable.as_slice(),
+        [Unverifiable::TooManyRoles { limit: 256, .. }]
+    ));
+}
+
+#[test]
+fn roles_are_found_after_expansion_in_env_command_and_args() {
+    let spec = with_token(json!({"containers": [{"name": "a",
+        "env": [{"name": "ACCOUNT", "value": "999988887777"},
+                {"name": "OPTS", "value": "-Dx=arn:aws:iam::$(ACCOUNT):role/env"}],
+        "command": ["sh", "-c", "exec app --role=arn:aws:iam::$(ACCOUNT):role/cmd"],
+        "args": ["$$(ACCOUNT)", "arn:aws:iam::$(ACCOUNT):role/'args'"],
+        "volumeMounts": [{"name": "tok", "mountPath": "/t"}]}]}));
+    let u = usage(spec);
+    let found: Vec<String> = u
+        .env_roles
         .iter()
-        .chain(&JAVA_OPTIONS_ENV)
-        .chain(&AWS_CONFIG_FILE_ENV)
-    {
-        assert!(is_role_related(name), "{name}");
-        assert!(is_role_related(&name.to_ascii_lowercase()), "{name}");
-    }
-    assert!(!is_role_related("PATH") && !is_role_related("AWS_REGION"));
+        .map(|r| format!("{} {}", r.value, r.source))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "arn:aws:iam::999988887777:role/env written in env OPTS of container \"a\"",
+            "arn:aws:iam::999988887777:role/cmd written in command of container \"a\"",
+            "arn:aws:iam::999988887777:role/args written in args of container \"a\"",
+        ]
+    );
+    assert!(u.unverifiable.is_empty());
 }

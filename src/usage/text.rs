@@ -8,7 +8,9 @@
 //! the rules read, a duplicate key) gives up the whole read, and the caller
 //! reads the parsed Pod, which names the problem.
 
-use super::{CONFIG_KINDS, Env, EnvFrom, EnvSource, Volume, is_role_related, prefix_reaches_role};
+use std::borrow::Cow;
+
+use super::{Env, EnvFrom, EnvSource, Files, Volume};
 use crate::splice::{Scanner, Seen, Span};
 
 /// An object, or `null`, whose members `member` reads.
@@ -22,16 +24,8 @@ fn object_or_null<'a>(
     scan.object(member).map(|_| true)
 }
 
-/// Present and not `null`, whatever its type (as `json::at` reads it).
-fn present(scan: &mut Scanner<'_>) -> Option<bool> {
-    if scan.null()?.is_some() {
-        return Some(false);
-    }
-    scan.value().map(|_| true)
-}
-
 /// An `env` list: every entry's name into `names` (for the injection), and
-/// the role-related entries into `env`. Returns the list's span.
+/// every entry into `env`. Returns the list's span.
 pub fn env_list<'a>(
     scan: &mut Scanner<'a>,
     names: &mut Vec<&'a str>,
@@ -72,35 +66,58 @@ pub fn env_list<'a>(
             return Some(());
         };
         names.push(name);
-        if is_role_related(name) {
-            let source = match value_from {
-                Some(first) => EnvSource::From(match first {
-                    Some(key) => std::str::from_utf8(key).ok()?,
-                    None => "valueFrom",
-                }),
-                None => EnvSource::Literal(literal(scan, value)?),
-            };
-            env.push(Env {
-                name,
-                source: Ok(source),
-            });
-        }
+        let source = match value_from {
+            Some(first) => EnvSource::From(match first {
+                Some(key) => std::str::from_utf8(key).ok()?,
+                None => "valueFrom",
+            }),
+            None => EnvSource::Literal(literal(scan, value)?),
+        };
+        env.push(Env {
+            name,
+            source: Ok(source),
+        });
         Some(())
     })
 }
 
-/// A `value` that must be a string without escapes, or `null` or absent
-/// (`""`).
-fn literal<'a>(scan: &Scanner<'a>, value: Option<Span>) -> Option<&'a str> {
+/// A `value` that must be a string, or `null` or absent (`""`). Escapes are
+/// decoded as the parsed path decodes them.
+fn literal<'a>(scan: &Scanner<'a>, value: Option<Span>) -> Option<Cow<'a, str>> {
     let Some(span) = value else {
-        return Some("");
+        return Some(Cow::Borrowed(""));
     };
-    let text = scan.text_of(span)?;
+    string_or_null(scan.text_of(span)?)
+}
+
+/// A JSON string's value (or `""` for `null`); `None` for another type.
+fn string_or_null(text: &str) -> Option<Cow<'_, str>> {
     if text == "null" {
-        return Some("");
+        return Some(Cow::Borrowed(""));
     }
     let inner = text.strip_prefix('"')?.strip_suffix('"')?;
-    (!inner.contains('\\')).then_some(inner)
+    if inner.contains('\\') {
+        return serde_json::from_str::<String>(text).ok().map(Cow::Owned);
+    }
+    Some(Cow::Borrowed(inner))
+}
+
+/// `command` or `args`: a list of strings, or `null`.
+pub fn word_list<'a>(scan: &mut Scanner<'a>, words: &mut Vec<Cow<'a, str>>) -> Option<()> {
+    if scan.null()?.is_some() {
+        return Some(());
+    }
+    scan.array(|scan| {
+        let span = scan.value()?;
+        let text = scan.text_of(span)?;
+        // `null` is not a string here: the parsed path names it.
+        if text == "null" {
+            return None;
+        }
+        words.push(string_or_null(text)?);
+        Some(())
+    })
+    .map(drop)
 }
 
 /// A `volumeMounts` list: names into `names`, (name, mountPath) into `mounts`.
@@ -137,7 +154,7 @@ pub fn mount_list<'a>(
     })
 }
 
-/// An `envFrom` list: the entries that could define `AWS_ROLE_ARN`.
+/// An `envFrom` list: every entry, with its prefix and source.
 pub fn env_from_list<'a>(scan: &mut Scanner<'a>, found: &mut Vec<EnvFrom<'a>>) -> Option<()> {
     if scan.null()?.is_some() {
         return Some(());
@@ -177,20 +194,19 @@ pub fn env_from_list<'a>(scan: &mut Scanner<'a>, found: &mut Vec<EnvFrom<'a>>) -
             }
             Some(())
         })?;
-        if prefix_reaches_role(prefix.unwrap_or_default()) {
-            found.push(EnvFrom {
-                source: config_map
-                    .map(|name| ("ConfigMap", name))
-                    .or(secret.map(|name| ("Secret", name))),
-            });
-        }
+        found.push(EnvFrom {
+            prefix: prefix.unwrap_or_default(),
+            source: config_map
+                .map(|name| ("ConfigMap", name))
+                .or(secret.map(|name| ("Secret", name))),
+        });
         Some(())
     })
     .map(drop)
 }
 
 /// A `volumes` list: names into `names` (for the injection), each volume's
-/// token audiences and config kind into `volumes`.
+/// token audiences and tenant-written file kinds into `volumes`.
 pub fn volume_list<'a>(
     scan: &mut Scanner<'a>,
     names: &mut Vec<&'a str>,
@@ -201,59 +217,76 @@ pub fn volume_list<'a>(
     }
     scan.array(|scan| {
         let mut seen = Seen::default();
-        let mut volume = Volume {
-            name: None,
-            audiences: Vec::new(),
-            config: None,
-        };
-        let mut kinds = [false; 3];
-        let mut projected_config = false;
+        let mut volume = Volume::default();
         scan.object(|key, scan| {
+            seen.first(key)?;
             match key {
-                b"name" => {
-                    seen.first(key)?;
-                    volume.name = scan.opt_str()?;
-                }
+                b"name" => volume.name = scan.opt_str()?,
                 b"projected" => {
-                    seen.first(key)?;
                     let mut seen_sources = Seen::default();
                     object_or_null(scan, |key, scan| {
                         if key != b"sources" {
                             return scan.value().map(drop);
                         }
                         seen_sources.first(key)?;
-                        sources(scan, &mut volume.audiences, &mut projected_config)
+                        sources(scan, &mut volume.audiences, &mut volume.files)
                     })?;
                 }
-                k if let Some(i) = CONFIG_KINDS.iter().position(|c| c.as_bytes() == k) => {
-                    seen.first(key)?;
-                    *kinds.get_mut(i)? = present(scan)?;
-                }
-                _ => {
-                    scan.value()?;
+                kind => {
+                    if let Some(name) = source_name(scan)? {
+                        volume
+                            .files
+                            .add(std::str::from_utf8(kind).ok()?, false, name);
+                    }
                 }
             }
             Some(())
         })?;
-        // The first present kind in CONFIG_KINDS order, as the `Value`
-        // reader picks it.
-        let kind = CONFIG_KINDS
-            .iter()
-            .zip(kinds)
-            .find_map(|(name, on)| on.then_some(*name));
-        volume.config = kind.or(projected_config.then_some("projected"));
         names.extend(volume.name);
         volumes.push(volume);
         Some(())
     })
 }
 
-/// `projected.sources`: token audiences, and whether a source is a
-/// tenant-written kind.
+/// A volume source: `None` for `null` (absent, as `json::at` reads it),
+/// else the string `name` it refers to, if any.
+fn source_name<'a>(scan: &mut Scanner<'a>) -> Option<Option<Option<&'a str>>> {
+    if scan.null()?.is_some() {
+        return Some(None);
+    }
+    let span = scan.value()?;
+    let text = scan.text_of(span)?;
+    if !text.starts_with('{') {
+        return Some(Some(None));
+    }
+    let mut inner = Scanner::new(text);
+    let mut seen = Seen::default();
+    let mut name = None;
+    inner.object(|key, scan| {
+        if key != b"name" {
+            return scan.value().map(drop);
+        }
+        seen.first(key)?;
+        let span = scan.value()?;
+        let value = scan.text_of(span)?;
+        // Only a string without escapes is read; anything else is the
+        // parsed path's to name.
+        name = match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+            Some(v) if !v.contains('\\') => Some(v),
+            Some(_) => return None,
+            None => None,
+        };
+        Some(())
+    })?;
+    Some(Some(name))
+}
+
+/// `projected.sources`: token audiences, and the kinds of file a tenant
+/// writes.
 fn sources<'a>(
     scan: &mut Scanner<'a>,
     audiences: &mut Vec<&'a str>,
-    config: &mut bool,
+    files: &mut Files<'a>,
 ) -> Option<()> {
     if scan.null()?.is_some() {
         return Some(());
@@ -261,26 +294,22 @@ fn sources<'a>(
     scan.array(|scan| {
         let mut seen = Seen::default();
         object_or_null(scan, |key, scan| {
-            match key {
-                b"serviceAccountToken" => {
-                    seen.first(key)?;
-                    let mut seen_audience = Seen::default();
-                    object_or_null(scan, |key, scan| {
-                        if key != b"audience" {
-                            return scan.value().map(drop);
-                        }
-                        seen_audience.first(key)?;
-                        audiences.extend(scan.opt_str()?);
-                        Some(())
-                    })?;
+            seen.first(key)?;
+            if key == b"serviceAccountToken" {
+                let mut seen_audience = Seen::default();
+                let present = object_or_null(scan, |key, scan| {
+                    if key != b"audience" {
+                        return scan.value().map(drop);
+                    }
+                    seen_audience.first(key)?;
+                    audiences.extend(scan.opt_str()?);
+                    Some(())
+                })?;
+                if present {
+                    files.add("serviceAccountToken", true, None);
                 }
-                k if CONFIG_KINDS.iter().any(|c| c.as_bytes() == k) => {
-                    seen.first(key)?;
-                    *config |= present(scan)?;
-                }
-                _ => {
-                    scan.value()?;
-                }
+            } else if let Some(name) = source_name(scan)? {
+                files.add(std::str::from_utf8(key).ok()?, true, name);
             }
             Some(())
         })

@@ -134,7 +134,18 @@ def write(out, name, doc):
         json.dump(doc, f)
 
 
+def worst_shapes(out):
+    """The worst shapes of shapes.py at about the API server's 3 MiB limit:
+    each must be answered in linear time (docs/hardening.md)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import shapes
+    for shape in shapes.SHAPES:
+        req, _ = shapes.sized(shape, 3 << 20)
+        write(out, f"shape-{shape}-3mib", {"request": req, "settings": shapes.SETTINGS})
+
+
 if __name__ == "__main__":
     main(sys.argv[1])
     violations(sys.argv[1])
+    worst_shapes(sys.argv[1])
     objects(sys.argv[1])
