@@ -108,9 +108,18 @@ e2e-hermetic: annotated-policy.wasm
 	KUBECONFIG="$$kubeconfig" bats --filter-tags '!registry' e2e.bats; status=$$?; \
 	rm -f "$$kubeconfig"; exit $$status
 
+# irsa-trustcheck: its unit and property tests, then the CLI as a user
+# runs it (trustcheck.bats).
+TRUSTCHECK := $(TARGET_DIR)/debug/irsa-trustcheck
+.PHONY: trustcheck-tests
+trustcheck-tests:
+	$(CARGO) test $(CARGO_FLAGS) -p irsa-trustcheck
+	$(CARGO) build $(CARGO_FLAGS) -p irsa-trustcheck
+	TRUSTCHECK=$(TRUSTCHECK) bats trustcheck.bats
+
 .PHONY: test
 test: TOOLS = rust bats jq python3 wasm-opt
-test: tools fmt lint unit-tests check-artifacthub e2e-tests e2e-hermetic hardening-tests
+test: tools fmt lint unit-tests trustcheck-tests check-artifacthub e2e-tests e2e-hermetic hardening-tests
 
 # The newcomer's first command: a Pod whose ServiceAccount carries a role,
 # with a replay session standing in for the cluster. The patch is decoded.

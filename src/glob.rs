@@ -17,6 +17,19 @@ enum Token {
     Namespace,
 }
 
+/// One part of a compiled glob, as [`Glob::parts`] shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GlobPart<'a> {
+    /// Literal text.
+    Literal(&'a str),
+    /// `*`: zero or more characters.
+    Star,
+    /// `?`: exactly one character.
+    One,
+    /// `{namespace}`: the namespace being evaluated.
+    Namespace,
+}
+
 /// A compiled glob.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Glob {
@@ -67,6 +80,17 @@ impl Glob {
         }
         flush(&mut literal, &mut tokens);
         Ok(Glob { tokens })
+    }
+
+    /// The pattern's parts in order, for tools that reason about the whole
+    /// language a glob matches (`irsa-trustcheck` builds automata from them).
+    pub fn parts(&self) -> impl Iterator<Item = GlobPart<'_>> + '_ {
+        self.tokens.iter().map(|t| match t {
+            Token::Literal(l) => GlobPart::Literal(l),
+            Token::Star => GlobPart::Star,
+            Token::One => GlobPart::One,
+            Token::Namespace => GlobPart::Namespace,
+        })
     }
 
     pub fn has_wildcards(&self) -> bool {
@@ -322,6 +346,21 @@ mod tests {
             }
         }
         assert!(checked > 50_000, "{checked}");
+    }
+
+    #[test]
+    fn parts_show_the_compiled_pattern() {
+        let glob = Glob::compile("a**b?{namespace}", true).unwrap();
+        assert_eq!(
+            glob.parts().collect::<Vec<_>>(),
+            [
+                GlobPart::Literal("a"),
+                GlobPart::Star,
+                GlobPart::Literal("b"),
+                GlobPart::One,
+                GlobPart::Namespace
+            ]
+        );
     }
 
     #[test]

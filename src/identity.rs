@@ -115,8 +115,8 @@ pub fn resolve(
 }
 
 /// Every role the ServiceAccount brings, for the allow-list: its
-/// annotation (else its mapping), and the role of a Pod Identity association
-/// that covers it. Unlike injection, a Pod Identity association does not
+/// annotation (else its mapping), and the role and target role of a Pod
+/// Identity association that covers it. Unlike injection, a Pod Identity association does not
 /// hide the annotation: a tenant-written role is checked wherever it appears.
 pub fn roles_for(
     settings: &Settings,
@@ -159,6 +159,15 @@ pub fn roles_for(
         .flatten()
     {
         roles.push(Role::parsed(arn, RoleSource::PodIdentityAssociation));
+    }
+    if let Some(target) = settings
+        .pod_identity_for(namespace, service_account_name)
+        .and_then(|pi| {
+            pi.target_roles
+                .get(&(namespace.to_owned(), service_account_name.to_owned()))
+        })
+    {
+        roles.push(Role::parsed(target.clone(), RoleSource::PodIdentityTarget));
     }
     roles
 }
@@ -559,5 +568,49 @@ mod tests {
         assert!(values.iter().all(|v| (79200..=86400).contains(v)));
         assert!(values.len() > 400, "only {} distinct values", values.len());
         assert_eq!(jitter_from_seed("x"), jitter_from_seed("x"));
+    }
+
+    #[test]
+    fn an_association_brings_its_role_and_its_target_role() {
+        let settings = parse(&json!({"podIdentity": {"associations": [{
+            "namespace": "team-a", "serviceAccount": "app",
+            "roleArn": "arn:aws:iam::111122223333:role/pi",
+            "targetRoleArn": "arn:aws:iam::444455556666:role/target"}]}}))
+        .unwrap();
+        let roles = roles_for(&settings, "team-a", "app", ServiceAccount::Found(None));
+        let found: Vec<(&str, &RoleSource)> = roles
+            .iter()
+            .map(|r| (r.value.as_str(), &r.source))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "arn:aws:iam::111122223333:role/pi",
+                    &RoleSource::PodIdentityAssociation
+                ),
+                (
+                    "arn:aws:iam::444455556666:role/target",
+                    &RoleSource::PodIdentityTarget
+                ),
+            ]
+        );
+        assert!(roles_for(&settings, "team-b", "app", ServiceAccount::Found(None)).is_empty());
+        // The injection is unchanged: the agent does the chaining.
+        let identity = resolve(
+            &settings,
+            "team-a",
+            "app",
+            ServiceAccount::Found(None),
+            None,
+            &|| 80000,
+        );
+        let Some(Identity::PodIdentity {
+            role: Some(role), ..
+        }) = identity
+        else {
+            panic!("{identity:?}")
+        };
+        assert_eq!(role.value, "arn:aws:iam::111122223333:role/pi");
     }
 }

@@ -17,6 +17,8 @@ pub enum RoleSource {
     Mapping { key: String },
     /// The `roleArn` of a `podIdentity.associations` entry.
     PodIdentityAssociation,
+    /// The `targetRoleArn` of a `podIdentity.associations` entry.
+    PodIdentityTarget,
     /// A literal `AWS_ROLE_ARN` in a container's `env`.
     Env { container: ContainerRef },
     /// `-Daws.roleArn` in a JVM options variable of a container's `env`.
@@ -98,6 +100,7 @@ impl RoleSource {
             RoleSource::Annotation { key } => ("annotation", key),
             RoleSource::Mapping { key } => ("mapping", key),
             RoleSource::PodIdentityAssociation => ("association", ""),
+            RoleSource::PodIdentityTarget => ("association-target", ""),
             RoleSource::Env { .. } => ("env", ""),
             RoleSource::JavaOption { variable, .. } => ("java", variable),
             RoleSource::Written { place, .. } => ("written", place),
@@ -130,6 +133,7 @@ impl fmt::Display for RoleSource {
             RoleSource::Annotation { key } => write!(f, "ServiceAccount annotation {key}"),
             RoleSource::Mapping { key } => write!(f, "serviceAccountMappings entry {key:?}"),
             RoleSource::PodIdentityAssociation => f.write_str("podIdentity association"),
+            RoleSource::PodIdentityTarget => f.write_str("podIdentity association targetRoleArn"),
             RoleSource::Env { container } => write!(f, "env AWS_ROLE_ARN of {container}"),
             RoleSource::JavaOption {
                 container,

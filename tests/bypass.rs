@@ -185,6 +185,7 @@ fn without_the_restriction_the_same_requests_pass() {
         "sa-annotation-wildcard-literal",
         "sa-annotation-trailing-space",
         "expansion-from-configmap",
+        "expansion-ephemeral-debug",
         "expansion-arn-part-from-secret",
         "expansion-config-file-path",
         "java-config-file-property",
@@ -203,4 +204,54 @@ fn without_the_restriction_the_same_requests_pass() {
         let expect_rejected = unverifiable.iter().any(|u| name.starts_with(u));
         assert_eq!(rejected, expect_rejected, "{name}: {outcome:?}");
     }
+}
+
+/// Evaluates a case on the parsed path (the reference reader and writer).
+fn evaluate_parsed(case: &Path, settings_doc: &Value) -> admission::Outcome {
+    let review: Value = serde_json::from_str(&std::fs::read_to_string(case).unwrap()).unwrap();
+    let request: irsa_policy::admission::Request =
+        serde_json::from_value(review["request"].clone()).unwrap();
+    let mut session = Replay::load(&case.with_extension("session.yml"));
+    let settings = settings::parse(settings_doc).unwrap();
+    let mut get = |req: &GetResourceRequest| session.answer(req);
+    admission::evaluate_parsed(request, &settings, &mut get)
+}
+
+/// Every route and every variant gets the same answer from the one-pass
+/// text reader and from the parsed Pod: the fast path hides nothing.
+#[test]
+fn both_readers_answer_every_case_alike() {
+    let mut differ = Vec::new();
+    for case in cases().iter().chain(&admitted_cases()) {
+        let settings = settings_for(case);
+        let (fast, _) = evaluate(case, &settings);
+        let parsed = evaluate_parsed(case, &settings);
+        if !fast.same_decision(&parsed) {
+            differ.push(format!("{}: {fast:?} / {parsed:?}", case.display()));
+        }
+    }
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+}
+
+/// The fast path is taken: the one-pass reader reads every Pod CREATE of
+/// the catalogue and the admitted list (a reader that always gave up would
+/// pass the test above).
+#[test]
+fn the_one_pass_reader_reads_every_pod_create_case() {
+    let mut gave_up = Vec::new();
+    let mut read = 0;
+    for case in cases().iter().chain(&admitted_cases()) {
+        let review: Value = serde_json::from_str(&std::fs::read_to_string(case).unwrap()).unwrap();
+        let request = &review["request"];
+        if request["kind"]["kind"] != "Pod" || request["operation"] != "CREATE" {
+            continue;
+        }
+        let text = serde_json::to_string(&request["object"]).unwrap();
+        match irsa_policy::pod_text::PodText::read_with_usage(&text) {
+            Some(pod) if pod.usage.is_some() => read += 1,
+            _ => gave_up.push(case.display().to_string()),
+        }
+    }
+    assert!(gave_up.is_empty(), "the reader gave up on {gave_up:?}");
+    assert!(read >= 50, "only {read} Pod CREATE cases");
 }

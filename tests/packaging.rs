@@ -520,10 +520,13 @@ fn policies_yml_example_grants_the_lookup() {
 /// Artifact Hub shows it: it stays user documentation, the lab notes live
 /// in docs/, and every local link resolves.
 #[test]
-fn readme_is_user_documentation_of_at_most_20_kib() {
+fn readme_is_user_documentation_of_at_most_22_kib() {
     let readme = read("README.md");
+    // 22 KiB since the rules became general (issue 19), `judgedSources`
+    // and the "Checking trust policies" section (issue 20), which the issue
+    // asks for in the README itself; the rest lives in docs/.
     assert!(
-        readme.len() <= 20 * 1024,
+        readme.len() <= 22 * 1024,
         "README.md is {} bytes; move lab notes to docs/",
         readme.len()
     );

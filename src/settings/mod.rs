@@ -114,6 +114,8 @@ pub enum MappingNamespace {
 pub struct PodIdentity {
     /// `(namespace, serviceAccount)` pairs, matched exactly.
     pub associations: BTreeMap<(String, String), Option<RoleArn>>,
+    /// The `targetRoleArn` of the associations that chain into another role.
+    pub target_roles: BTreeMap<(String, String), RoleArn>,
     pub audience: String,
     pub mount_path: String,
     pub volume_name: String,

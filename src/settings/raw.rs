@@ -132,4 +132,8 @@ pub struct RawAssociation {
     /// The role the association grants. Injection does not need it (EKS
     /// resolves it server-side); the allow-list checks it when present.
     pub role_arn: Option<String>,
+    /// The association's `targetRoleArn`: the role the Pod ends up with
+    /// when EKS chains `roleArn` into it (often in another account). A full
+    /// ARN; the allow-list checks it as well. Injection is unchanged.
+    pub target_role_arn: Option<String>,
 }

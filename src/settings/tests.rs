@@ -240,6 +240,11 @@ fn every_bad_field_is_named_with_a_reason() {
             "does not start with",
         ),
         (
+            json!({"podIdentity": {"associations": [{"namespace": "ns", "serviceAccount": "sa", "targetRoleArn": "target"}]}}),
+            "podIdentity.associations[0].targetRoleArn: ",
+            "does not start with",
+        ),
+        (
             json!({"podIdentity": {"audience": "a\tb"}}),
             "podIdentity.audience: ",
             "contains",
@@ -362,4 +367,21 @@ fn all_errors_are_reported_together() {
     let err = parse(&json!({"tokenExpirationSeconds": 1, "tokenMountPath": "x"})).unwrap_err();
     assert!(err.contains("tokenExpirationSeconds: "), "{err}");
     assert!(err.contains("tokenMountPath: "), "{err}");
+}
+
+#[test]
+fn pod_identity_target_roles_are_read() {
+    let settings = parse(&json!({"podIdentity": {"associations": [
+        {"namespace": "ns", "serviceAccount": "sa", "roleArn": "arn:aws:iam::111122223333:role/a",
+         "targetRoleArn": "arn:aws:iam::444455556666:role/b"},
+        {"namespace": "ns", "serviceAccount": "other"}]}}))
+    .unwrap();
+    let pi = settings.pod_identity.unwrap();
+    assert_eq!(pi.associations.len(), 2);
+    let key = ("ns".to_owned(), "sa".to_owned());
+    assert_eq!(
+        pi.target_roles.get(&key).map(RoleArn::as_str),
+        Some("arn:aws:iam::444455556666:role/b")
+    );
+    assert_eq!(pi.target_roles.len(), 1);
 }

@@ -190,6 +190,7 @@ fn pod_identity(
     p: &mut Problems,
 ) -> PodIdentity {
     let mut associations = BTreeMap::new();
+    let mut target_roles = BTreeMap::new();
     for (i, a) in pi.associations.into_iter().enumerate() {
         let field = format!("podIdentity.associations[{i}]");
         p.check(
@@ -206,6 +207,18 @@ fn pod_identity(
             .map(|r| RoleArn::parse_or_compose(r, compose).map_err(|e| format!("{r:?}: {e}")));
         if let Some(Err(e)) = &role {
             p.check(&format!("{field}.roleArn"), Err(e.clone()));
+        }
+        // A target is usually in another account: never composed.
+        if let Some(target) = &a.target_role_arn {
+            match RoleArn::parse(target) {
+                Ok(arn) => {
+                    target_roles.insert((a.namespace.clone(), a.service_account.clone()), arn);
+                }
+                Err(e) => p.check(
+                    &format!("{field}.targetRoleArn"),
+                    Err(format!("{target:?}: {e}")),
+                ),
+            }
         }
         associations.insert((a.namespace, a.service_account), role.and_then(Result::ok));
     }
@@ -230,6 +243,7 @@ fn pod_identity(
     p.check("podIdentity.fullUri", check_full_uri(&full_uri));
     PodIdentity {
         associations,
+        target_roles,
         audience,
         mount_path,
         volume_name,
