@@ -261,6 +261,15 @@ ALLOWED_TEAM_A='namespace "team-a" allows only arn:aws:iam::111122223333:role/sh
   [ "$(jq -r .status.message <<<"$output")" = "ServiceAccount \"deployer\" in namespace \"team-a\": IAM role \"arn:aws:iam::111122223333:role/cluster-admin\" (ServiceAccount annotation eks.amazonaws.com/role-arn) is not allowed: $ALLOWED_TEAM_A" ]
 }
 
+@test "allowedRoles: a ConfigMap or a SecretStore naming a forbidden role is denied, naming the key or field" {
+  bypass configmap-aws-config-forbidden-role
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [ "$(jq -r .status.message <<<"$output")" = "ConfigMap \"aws-config\" in namespace \"team-a\": IAM role \"arn:aws:iam::111122223333:role/cluster-admin\" (data key \"config\") is not allowed: $ALLOWED_TEAM_A" ]
+  bypass secretstore-forbidden-role
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [ "$(jq -r .status.message <<<"$output")" = "SecretStore \"aws-secrets\" in namespace \"team-a\": IAM role \"arn:aws:iam::111122223333:role/cluster-admin\" (field spec.provider.aws.role) is not allowed: $ALLOWED_TEAM_A" ]
+}
+
 @test "allowedRoles: a Deployment whose template uses a forbidden role is denied at apply time" {
   bypass deployment-template-literal
   [ "$(jq -r .allowed <<<"$output")" = "false" ]
@@ -382,7 +391,7 @@ audit_case() {
   echo "stderr = ${stderr}"
 }
 
-@test "Audit: existing Pods, ServiceAccounts and Deployments pass or fail by their role, never patched" {
+@test "Audit: existing Pods, ServiceAccounts, Deployments and ConfigMaps pass or fail by their role, never patched" {
   # irsa-enforce's settings (inject: false), then the same with injection on.
   injecting="$BATS_TEST_TMPDIR/injecting.yml"
   sed 's/^inject: false$/inject: true/' test_data/audit/settings.yml > "$injecting"
@@ -402,7 +411,7 @@ audit_case() {
     done < test_data/audit/expected.tsv
   done
   echo "audited $count objects"
-  [ "$count" -eq 16 ]
+  [ "$count" -eq 20 ]
 }
 
 # ---- OCI distribution (needs $REGISTRY, a registry on loopback) ----

@@ -8,6 +8,8 @@ use serde_json::{Map, Value};
 
 use std::fmt;
 
+use crate::names::{SHOWN_CHARS, Shown};
+
 /// A field path such as `spec.containers[2].env`, for error messages.
 /// Building one costs nothing; it is only turned into text when an error
 /// is reported (formatting paths eagerly dominated the cost of a check).
@@ -67,6 +69,54 @@ impl fmt::Display for FieldPath<'_> {
             }
         }
     }
+}
+
+impl FieldPath<'_> {
+    /// The path for a message about a value a tenant wrote anywhere in an
+    /// object: `spec.provider.aws.role`, `metadata.annotations["a/b"]`.
+    /// Bounded whatever the object: a name is cut short ([`Shown`]) and
+    /// only the first and last steps of a deep path are shown.
+    pub fn shown(&self) -> String {
+        const HEAD: usize = 3;
+        const TAIL: usize = 5;
+        let mut steps = Vec::new();
+        let mut at = Some(self);
+        while let Some(path) = at {
+            steps.push(path.step);
+            at = path.parent;
+        }
+        steps.reverse();
+        let mut out = String::new();
+        let skipped = steps.len().saturating_sub(HEAD + TAIL);
+        for (i, step) in steps.iter().enumerate() {
+            if skipped > 0 && (HEAD..HEAD + skipped).contains(&i) {
+                if i == HEAD {
+                    out.push_str(".…");
+                }
+                continue;
+            }
+            match step {
+                Step::Name(name) if is_plain_name(name) => {
+                    if i > 0 {
+                        out.push('.');
+                    }
+                    out.push_str(name);
+                }
+                Step::Name(name) => out.push_str(&format!("[{}]", Shown(name))),
+                Step::Index(index) => out.push_str(&format!("[{index}]")),
+            }
+        }
+        out
+    }
+}
+
+/// A name shown after a dot in [`FieldPath::shown`]; others are quoted.
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= SHOWN_CHARS
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// A JSON type mismatch at a dotted path, e.g. `spec.containers[2].env`.

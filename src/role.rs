@@ -32,6 +32,11 @@ pub enum RoleSource {
         container: ContainerRef,
         place: String,
     },
+    /// An IAM role ARN written in a namespaced object (a ConfigMap's data,
+    /// a custom resource's field): `place` says where (`data key "config"`,
+    /// `field spec.provider.aws.role`), already cut short; `others` counts
+    /// the further places in the object with the same value.
+    Object { place: String, others: usize },
 }
 
 /// Which kind of container, for messages.
@@ -99,6 +104,7 @@ impl RoleSource {
             RoleSource::Env { .. } => ("env", ""),
             RoleSource::JavaOption { variable, .. } => ("java", variable),
             RoleSource::Written { place, .. } => ("written", place),
+            RoleSource::Object { place, .. } => ("object", place),
         }
     }
 
@@ -135,6 +141,11 @@ impl fmt::Display for RoleSource {
             } => write!(f, "-Daws.roleArn in env {variable} of {container}"),
             RoleSource::Written { container, place } => {
                 write!(f, "written in {place} of {container}")
+            }
+            RoleSource::Object { place, others: 0 } => f.write_str(place),
+            RoleSource::Object { place, others: 1 } => write!(f, "{place} and 1 other place"),
+            RoleSource::Object { place, others } => {
+                write!(f, "{place} and {others} other places")
             }
         }
     }

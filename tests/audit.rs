@@ -96,7 +96,7 @@ fn check(case: &Case, request: Value, settings: &Value, label: &str) -> Option<S
 #[test]
 fn audit_requests_get_the_admission_verdict_without_a_patch() {
     let cases = cases();
-    assert_eq!(cases.len(), 8);
+    assert_eq!(cases.len(), 10);
     let mut failures = Vec::new();
     for inject in [false, true] {
         for case in &cases {

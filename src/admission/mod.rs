@@ -9,6 +9,8 @@
 //!   (`serviceaccounts/token`) with an STS audience for nodes and trusted
 //!   requesters only.
 //! - [`workload`]: check the Pod template as a Pod; never mutate it.
+//! - [`object`]: any other namespaced object (ConfigMaps, Secrets, custom
+//!   resources): every IAM role ARN written in it must be allowed.
 //!
 //! The steps they share (open the object, resolve the ServiceAccount, plan
 //! the injection, judge) are in [`steps`].
@@ -24,6 +26,7 @@ use crate::report;
 use crate::settings::Settings;
 
 mod decision_log;
+mod object;
 mod pod_create;
 mod pod_update;
 mod service_account;
@@ -243,7 +246,7 @@ fn evaluate_with(
         _ if create_or_update && sub_resource.is_empty() => {
             match workload::template_path(group, kind) {
                 Some(path) => workload::handle(request, path, settings, get_resource),
-                None => Ok(Outcome::accept()),
+                None => object::handle(request, settings),
             }
         }
         // DELETE (null object), CONNECT, other subresources and kinds.

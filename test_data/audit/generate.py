@@ -144,6 +144,19 @@ def deployment(name, uid, sa):
         "status": {"replicas": 2, "readyReplicas": 2, "availableReplicas": 2,
                    "updatedReplicas": 2, "observedGeneration": 1}}
 
+def config_map(name, uid, config):
+    """A ConfigMap as stored after `kubectl apply`: kubectl's copy of it in
+    last-applied-configuration repeats every role it names."""
+    applied = {"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": name, "namespace": "team-a"}, "data": {"config": config}}
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": name, "namespace": "team-a", "uid": uid, "resourceVersion": "48102",
+        "creationTimestamp": "2026-11-20T09:12:40Z",
+        "annotations": {"kubectl.kubernetes.io/last-applied-configuration":
+                        json.dumps(applied, separators=(",", ":")) + "\n"},
+        "managedFields": managed("kubectl-client-side-apply", "Update")},
+        "data": {"config": config}}
+
 def session(sa, role, uid, case):
     payload = json.dumps(service_account(sa, uid, role), separators=(",", ":"))
     # The lookup's answer carries no managedFields in these fixtures' sessions.
@@ -183,6 +196,12 @@ cases = {
                            ("s3-reader", ALLOWED, "6f1f9d0e-77b1-4f7e-8f55-2d2d2b1a9c11")),
     "deployment-forbidden": (review(deployment("ops", "7a8b9c0d-0000-4000-8000-00000000d002", "deployer"), "apps", "v1"),
                              ("deployer", FORBIDDEN, "6f1f9d0e-77b1-4f7e-8f55-2d2d2b1a9c12")),
+    "configmap-allowed": (review(config_map("aws-config", "8c9d0e1f-0000-4000-8000-00000000c001",
+                                            "[default]\nregion = eu-west-1\nretry_mode = adaptive\n"), "", "v1"), None),
+    # An AWS config file that existed before ConfigMaps were judged.
+    "configmap-forbidden": (review(config_map("admin-profile", "8c9d0e1f-0000-4000-8000-00000000c002",
+                                              f"[profile admin]\nrole_arn = {FORBIDDEN}\n"
+                                              f"web_identity_token_file = {TOKEN_DIR}/token\n"), "", "v1"), None),
 }
 for case, (doc, sess) in cases.items():
     with open(case + ".json", "w") as f:

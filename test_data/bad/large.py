@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the bad-input cases too large to commit into the directory given:
-a Pod with 1 MiB annotation values, and a Pod with 1,000 containers of
-1,000 env vars each. Used by tests/bad_input.rs, hardening.bats and the
+a Pod with 1 MiB annotation values, a Pod with 1,000 containers of
+1,000 env vars each, requests with many violations, and 3 MiB ConfigMaps,
+Secrets and custom resources full of role ARNs. Used by tests/bad_input.rs, hardening.bats and the
 benchmarks. Same request shape as the committed cases."""
 import json
 import os
@@ -10,12 +11,14 @@ import sys
 SETTINGS = {"allowedRoles": {"team-a": ["arn:aws:iam::111122223333:role/s3-*"]}, "awsDefaultRegion": "eu-west-1"}
 
 
-def payload(pod, uid, settings=SETTINGS, operation="CREATE", old=None, sub=None):
+def payload(pod, uid, settings=SETTINGS, operation="CREATE", old=None, sub=None,
+            kind=("", "Pod", "pods")):
+    group, name, resource = kind
     return {
         "request": {
             "uid": uid,
-            "kind": {"group": "", "version": "v1", "kind": "Pod"},
-            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "kind": {"group": group, "version": "v1", "kind": name},
+            "resource": {"group": group, "version": "v1", "resource": resource},
             "namespace": "team-a",
             "operation": operation,
             "userInfo": {"username": "tenant-a"},
@@ -84,6 +87,48 @@ def violations(out):
                                                          old=old, sub="ephemeralcontainers"))
 
 
+def objects(out):
+    """ConfigMaps, Secrets and custom resources of about 3 MiB (the API
+    server's limit) full of role ARNs: one walk, each value judged once, an
+    answer of at most 4 KiB (or five warnings)."""
+    import base64
+    config_map = ("", "ConfigMap", "configmaps")
+    # 60,000 distinct forbidden roles in 100 data keys (3 MB).
+    data = {f"config-{k}": "\n".join(f"role_arn = arn:aws:iam::999988887777:role/r{k}-{i}"
+                                       for i in range(600)) for k in range(100)}
+    cm = {"apiVersion": "v1", "kind": "ConfigMap",
+          "metadata": {"name": "aws-config", "namespace": "team-a"}, "data": data}
+    write(out, "configmap-3mib-distinct-roles", payload(cm, "bad-cm-3mib", kind=config_map))
+    warn = dict(SETTINGS, enforcement="warn")
+    write(out, "warn-configmap-3mib-distinct-roles",
+          payload(cm, "bad-warn-cm-3mib", settings=warn, kind=config_map))
+    # One allowed role 28,000 times, and kubectl's copy of it all in an
+    # annotation: admitted.
+    allowed = {f"config-{k}": "\n".join("role_arn = arn:aws:iam::111122223333:role/s3-reader"
+                                          for _ in range(280)) for k in range(100)}
+    cm = {"apiVersion": "v1", "kind": "ConfigMap",
+          "metadata": {"name": "aws-config", "namespace": "team-a"}, "data": allowed}
+    cm["metadata"]["annotations"] = {"kubectl.kubernetes.io/last-applied-configuration": json.dumps(cm)}
+    write(out, "configmap-3mib-allowed-role-and-copy", payload(cm, "bad-cm-copy", kind=config_map))
+    # A Secret: 2.1 MB of roles, base64 (2.8 MB).
+    text = "\n".join(f"arn:aws:iam::999988887777:role/s{i}" for i in range(60000)).encode()
+    secret = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+              "metadata": {"name": "aws", "namespace": "team-a"},
+              "data": {"credentials": base64.b64encode(text).decode()}}
+    write(out, "secret-3mib-base64-roles", payload(secret, "bad-secret-3mib",
+                                                   kind=("", "Secret", "secrets")))
+    # A custom resource 100 levels deep with 1 KiB keys, 20,000 roles at the
+    # bottom and 20,000 more across (2.7 MB).
+    deep = [{"role": f"arn:aws:iam::999988887777:role/deep-{i}"} for i in range(20000)]
+    for level in range(100):
+        deep = {f"level-{level}-" + "k" * 1000: deep}
+    wide = [{"name": f"n{i}", "role": f"arn:aws:iam::999988887777:role/wide-{i}"} for i in range(20000)]
+    widget = {"apiVersion": "example.com/v1", "kind": "Widget",
+              "metadata": {"name": "w", "namespace": "team-a"}, "spec": {"deep": deep, "wide": wide}}
+    write(out, "custom-resource-deep-wide-roles",
+          payload(widget, "bad-cr-deep-wide", kind=("example.com", "Widget", "widgets")))
+
+
 def write(out, name, doc):
     with open(f"{out}/{name}.payload.json", "w") as f:
         json.dump(doc, f)
@@ -103,3 +148,4 @@ if __name__ == "__main__":
     main(sys.argv[1])
     violations(sys.argv[1])
     worst_shapes(sys.argv[1])
+    objects(sys.argv[1])
