@@ -4,7 +4,10 @@
 //! own objects never name a role it may not use: every IAM role ARN written
 //! anywhere in the object (any string, any key of a nested map, a
 //! ConfigMap's or Secret's data decoded) must be allowed in its namespace.
-//! An UPDATE is judged by the object it leaves.
+//! An UPDATE is judged by what it adds: a role the old object already
+//! named is not reported again, so an object admitted before the policy
+//! (or before a pattern was removed) can still be updated, its finalizers
+//! removed, until it is fixed; the audit scanner reports it meanwhile.
 //!
 //! The object is walked once; a role value is judged once, and named where
 //! it was first found (fields before `metadata`), with a count of the other
@@ -71,7 +74,12 @@ pub(super) fn handle(request: Request, settings: &Settings) -> Answer {
         return Ok(Outcome::accept());
     };
     let kind = Kind::of(&request.kind.group, &request.kind.kind);
-    let parsed = steps::parse(&request, &request.kind.kind, Old::Skip)?;
+    let old = if request.operation == "UPDATE" {
+        Old::Parse
+    } else {
+        Old::Skip
+    };
+    let parsed = steps::parse(&request, &request.kind.kind, old)?;
     let own_namespace = parsed
         .object
         .get("metadata")
@@ -85,19 +93,26 @@ pub(super) fn handle(request: Request, settings: &Settings) -> Answer {
     }
     let steps::Opened {
         object,
+        old_object,
         name,
         namespace,
-        ..
     } = parsed.locate("an object", &request.namespace)?;
     let judge = Judge::new(settings, restriction, &namespace);
     let mut walk = Walk {
         judge: &judge,
         kind,
         copy: false,
+        recording: true,
         seen: HashMap::with_hasher(UidKeys::of(&request.uid)),
         violations: Vec::new(),
         unreported: 0,
     };
+    // The old object's roles are recorded, not judged: the API server
+    // stored it, so nothing in it is an error now.
+    if !old_object.is_null() {
+        let _ = walk.object(&old_object);
+    }
+    walk.recording = false;
     walk.object(&object).map_err(|e| name.bad(e))?;
     let who = format!("{name} in namespace {}", Shown(&namespace));
     Ok(answer(&judge, &who, &walk.violations, walk.unreported))
@@ -186,6 +201,9 @@ struct Walk<'j> {
     kind: Kind,
     /// Inside kubectl's last-applied copy of the object.
     copy: bool,
+    /// Reading an UPDATE's old object: roles found are recorded as there
+    /// before, not judged.
+    recording: bool,
     /// Every role value found so far, and what became of it.
     seen: HashMap<String, Seen, UidKeys>,
     /// The first [`REPORTED`] violations, each a distinct value.
@@ -313,6 +331,10 @@ impl Walk<'_> {
     /// linear in the object.
     fn text(&mut self, text: &str, place: &dyn Fn() -> String) {
         for value in arn::role_arns_in(text) {
+            if self.recording {
+                self.seen.insert(value, Seen::Allowed);
+                continue;
+            }
             match self.seen.get(&value) {
                 Some(Seen::Reported(at)) => {
                     if let Some(violation) = self.violations.get_mut(*at) {
@@ -597,6 +619,33 @@ mod tests {
         assert_eq!(run(req, &settings(json!({}))), Outcome::accept());
         let req = request("cert-manager.io", "Issuer", "DELETE", "team-a", Value::Null);
         assert_eq!(run(req, &settings(json!({}))), Outcome::accept());
+    }
+
+    #[test]
+    fn an_update_is_judged_by_the_roles_it_adds() {
+        let old = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                         "metadata": {"name": "legacy", "namespace": "team-a"},
+                         "data": {"config": format!("role_arn = {ADMIN}")}});
+        let update = |object: Value| {
+            let mut req = request("", "ConfigMap", "UPDATE", "team-a", object);
+            req.old_object = Some(serde_json::value::to_raw_value(&old).unwrap());
+            req
+        };
+        // Admitted before the policy: a finalizer removed, the role kept.
+        let mut finalized = old.clone();
+        finalized["metadata"]["finalizers"] = json!([]);
+        assert_eq!(
+            run(update(finalized), &settings(json!({}))),
+            Outcome::accept()
+        );
+        // A new forbidden role is judged.
+        let mut added = old.clone();
+        added["data"]["more"] = json!("arn:aws:iam::999988887777:role/other");
+        let outcome = run(update(added), &settings(json!({})));
+        let (message, code) = rejection(&outcome);
+        assert_eq!(code, CODE_FORBIDDEN);
+        assert!(message.contains("role/other"), "{message}");
+        assert!(!message.contains(ADMIN), "{message}");
     }
 
     #[test]
