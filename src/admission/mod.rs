@@ -27,6 +27,7 @@ use crate::settings::Settings;
 
 mod decision_log;
 mod object;
+mod object_data;
 mod pod_create;
 mod pod_update;
 mod service_account;
