@@ -126,8 +126,9 @@ pub const AWS_CONFIG_FILE_ENV: [&str; 3] = [
     "AWS_SHARED_CREDENTIALS_FILE",
     "AWS_CREDENTIAL_PROFILES_FILE",
 ];
-/// The SDKs read `$HOME/.aws/config` and `$HOME/.aws/credentials`.
-pub const ENV_HOME: &str = "HOME";
+/// The SDKs read `$HOME/.aws/config` and `$HOME/.aws/credentials`, on
+/// Windows `%USERPROFILE%\\.aws\\...` (where names ignore case).
+pub const HOME_ENV: [&str; 2] = ["HOME", "USERPROFILE"];
 /// The ConfigMap every Pod's `kube-api-access-*` volume projects (the
 /// cluster's CA bundle), published into each namespace by
 /// kube-controller-manager.

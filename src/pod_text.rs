@@ -139,6 +139,16 @@ fn containers<'a>(
                     seen.first(key)?;
                     rules::word_list(scan, &mut fact.args)?;
                 }
+                // Hooks and exec probes run commands with the container's
+                // env: the parsed path reads them (`usage::read`).
+                b"lifecycle" | b"livenessProbe" | b"readinessProbe" | b"startupProbe"
+                    if reading =>
+                {
+                    let span = scan.value()?;
+                    if scan.text_of(span)?.contains("exec") {
+                        return None;
+                    }
+                }
                 b"targetContainerName" if reading => {
                     seen.first(key)?;
                     fact.target = scan.opt_str()?.filter(|t| !t.is_empty());
@@ -162,6 +172,7 @@ fn containers<'a>(
                 env_from: fact.env_from,
                 command: fact.command,
                 args: fact.args,
+                exec: Vec::new(),
             });
         }
         shapes.push(shape);

@@ -193,6 +193,7 @@ fn without_the_restriction_the_same_requests_pass() {
         "home-with-configmap",
         "configmap-at-image-home",
         "config-file-",
+        "windows-userprofile",
     ];
     for case in cases() {
         let name = case.file_name().unwrap().to_string_lossy().to_string();
@@ -238,9 +239,21 @@ fn both_readers_answer_every_case_alike() {
 /// pass the test above).
 #[test]
 fn the_one_pass_reader_reads_every_pod_create_case() {
+    // Left to the parsed path on purpose: exec hooks and probes
+    // (`usage::read` reads their commands), and a mount path with JSON
+    // escapes (`C:\\cfg`).
+    let parsed_only = [
+        "poststart-hook-role",
+        "exec-probe-role",
+        "windows-userprofile-config",
+    ];
     let mut gave_up = Vec::new();
     let mut read = 0;
     for case in cases().iter().chain(&admitted_cases()) {
+        let stem = case.file_stem().unwrap().to_string_lossy();
+        if parsed_only.contains(&stem.as_ref()) {
+            continue;
+        }
         let review: Value = serde_json::from_str(&std::fs::read_to_string(case).unwrap()).unwrap();
         let request = &review["request"];
         if request["kind"]["kind"] != "Pod" || request["operation"] != "CREATE" {

@@ -187,7 +187,12 @@ impl ContainerJudge<'_, '_> {
         let refers = c.env.iter().any(|e| match &e.source {
             Ok(super::EnvSource::Literal(v)) => v.contains('$'),
             _ => false,
-        }) || c.command.iter().chain(&c.args).any(|w| w.contains('$'));
+        }) || c
+            .command
+            .iter()
+            .chain(&c.args)
+            .chain(&c.exec)
+            .any(|w| w.contains('$'));
         let mut expander = Expander::new(&c.env_from, self.judged, &mut limits.expansion);
         let mut found = Found {
             written_left: limits.written_roles,
@@ -211,7 +216,12 @@ impl ContainerJudge<'_, '_> {
             self.variable(name, kind, &value, &mut found, usage);
         }
         if reads_token {
-            for (place, words) in [("command", &c.command), ("args", &c.args)] {
+            let words = [
+                ("command", &c.command),
+                ("args", &c.args),
+                ("a lifecycle hook or exec probe command", &c.exec),
+            ];
+            for (place, words) in words {
                 for word in words {
                     let value = expander.expand(word);
                     self.written(Place::Word(place), &value, &mut found, usage);

@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 
 use crate::constants::{
-    AWS_CONFIG_FILE_ENV, ENV_HOME, ENV_ROLE_ARN, JAVA_OPTIONS_ENV, KUBE_ROOT_CA_CONFIG_MAP,
+    AWS_CONFIG_FILE_ENV, ENV_ROLE_ARN, HOME_ENV, JAVA_OPTIONS_ENV, KUBE_ROOT_CA_CONFIG_MAP,
 };
 use crate::role::{ContainerKind, ContainerRef, Role};
 
@@ -194,6 +194,9 @@ pub struct Container<'v> {
     /// `command` and `args`, which kubelet expands too.
     pub(crate) command: Vec<Cow<'v, str>>,
     pub(crate) args: Vec<Cow<'v, str>>,
+    /// The commands of its lifecycle hooks and exec probes, which run with
+    /// its env and token.
+    pub(crate) exec: Vec<Cow<'v, str>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -273,7 +276,9 @@ impl Variable {
             Some(b'A') if name.eq_ignore_ascii_case(ENV_ROLE_ARN) => Variable::Role,
             Some(b'A') if any(&AWS_CONFIG_FILE_ENV) => Variable::ConfigFile,
             Some(b'J' | b'_') if any(&JAVA_OPTIONS_ENV) => Variable::Java,
-            Some(b'H') if name == ENV_HOME => Variable::ConfigFile,
+            // On Windows, names ignore case and the SDKs look in
+            // `%USERPROFILE%\\.aws`.
+            Some(b'H' | b'U') if any(&HOME_ENV) => Variable::ConfigFile,
             _ => Variable::Other,
         }
     }

@@ -87,6 +87,17 @@ fn read_volumes<'v>(spec: &'v Value, root: &FieldPath<'_>) -> Result<Vec<Volume<
     Ok(volumes)
 }
 
+/// Commands kubelet runs in a container besides its own, with its env:
+/// lifecycle hooks and exec probes. The one-pass reader leaves a container
+/// with any of them to this reader ([`super::text`]).
+const EXEC_COMMANDS: [&[&str]; 5] = [
+    &["lifecycle", "postStart", "exec", "command"],
+    &["lifecycle", "preStop", "exec", "command"],
+    &["livenessProbe", "exec", "command"],
+    &["readinessProbe", "exec", "command"],
+    &["startupProbe", "exec", "command"],
+];
+
 /// The `name` a volume source refers to, if it has one.
 fn config_map_name(source: &Value) -> Option<&str> {
     source.get("name").and_then(Value::as_str)
@@ -111,24 +122,27 @@ fn read_container<'v>(
         }
     }
     let target = json::item_str(c, path, "targetContainerName")?.filter(|t| !t.is_empty());
-    let words = |field: &'static str| -> Result<Vec<Cow<'v, str>>, String> {
-        let Some(list) = json::array_at(c, &[field]).map_err(|e| path.within(e))? else {
+    let words = |field: &[&str]| -> Result<Vec<Cow<'v, str>>, String> {
+        let Some(list) = json::array_at(c, field).map_err(|e| path.within(e))? else {
             return Ok(Vec::new());
         };
-        let list_path = path.field(field);
         list.iter()
             .enumerate()
             .map(|(j, word)| match word {
                 Value::String(word) => Ok(Cow::Borrowed(word.as_str())),
                 other => Err(json::type_error(
-                    &list_path.index(j).to_string(),
+                    &format!("{path}.{}[{j}]", json::dotted(field)),
                     "a string",
                     other,
                 )),
             })
             .collect()
     };
-    let (command, args) = (words("command")?, words("args")?);
+    let (command, args) = (words(&["command"])?, words(&["args"])?);
+    let mut exec = Vec::new();
+    for hook in EXEC_COMMANDS {
+        exec.extend(words(hook)?);
+    }
     Ok(Container {
         who: ContainerRef {
             kind,
@@ -141,6 +155,7 @@ fn read_container<'v>(
         env_from: Vec::new(),
         command,
         args,
+        exec,
     })
 }
 

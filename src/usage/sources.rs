@@ -4,7 +4,7 @@
 use super::judge::{ContainerJudge, Found};
 use super::{PodUsage, Unverifiable};
 use crate::constants::{
-    AWS_CONFIG_DIR, AWS_CONFIG_FILE_ENV, ENV_HOME, ENV_ROLE_ARN, JAVA_OPTIONS_ENV,
+    AWS_CONFIG_DIR, AWS_CONFIG_FILE_ENV, ENV_ROLE_ARN, HOME_ENV, JAVA_OPTIONS_ENV,
 };
 
 impl ContainerJudge<'_, '_> {
@@ -21,7 +21,7 @@ impl ContainerJudge<'_, '_> {
         let sets = |name: &str| !self.windows && c.env.iter().any(|e| e.name == name);
         let role_names = std::iter::once(ENV_ROLE_ARN).chain(JAVA_OPTIONS_ENV);
         let unset_role_names: Vec<&str> = role_names.filter(|n| !sets(n)).collect();
-        let config_names = AWS_CONFIG_FILE_ENV.into_iter().chain([ENV_HOME]);
+        let config_names = AWS_CONFIG_FILE_ENV.into_iter().chain(HOME_ENV);
         let unset_config_names: Vec<&str> = config_names.filter(|n| !sets(n)).collect();
         for source in &c.env_from {
             if found.config_signal.is_none()

@@ -63,6 +63,9 @@ fn the_text_reader_gives_up_where_it_would_be_more_lenient() {
         role(r#"{"name": "OTHER", "value": 5}"#),
         r#"{"containers": [{"command": ["a", 1]}]}"#.to_owned(),
         r#"{"containers": [{"args": [null]}]}"#.to_owned(),
+        // Hooks and exec probes are read by the parsed path only.
+        r#"{"containers": [{"lifecycle": {"postStart": {"exec": {"command": ["x"]}}}}]}"#.to_owned(),
+        r#"{"containers": [{"startupProbe": {"exec": {"command": ["x"]}}}]}"#.to_owned(),
         r#"{"volumes": [{"name": "v", "configMap": {"name": "a", "name": "b"}}]}"#.to_owned(),
         r#"{"containers": [{"envFrom": [{"prefix": 1}]}]}"#.to_owned(),
         r#"{"containers": [{"envFrom": [{"secretRef": "s"}]}]}"#.to_owned(),
