@@ -192,22 +192,38 @@ pub fn role_arns_in(text: &str) -> Vec<String> {
     if !text.contains(':') {
         return found;
     }
-    let clean: std::borrow::Cow<'_, [u8]> = if text.bytes().any(removed_by_parsers) {
-        text.bytes().filter(|b| !removed_by_parsers(*b)).collect()
-    } else {
-        text.as_bytes().into()
-    };
+    if !text.bytes().any(removed_by_parsers) {
+        scan_role_arns(text.as_bytes(), &mut found);
+        return found;
+    }
+    let clean: Vec<u8> = text.bytes().filter(|b| !removed_by_parsers(*b)).collect();
+    scan_role_arns(&clean, &mut found);
+    // A quote or backslash may also end the value for the reader (`printf`
+    // turns `\n` into a line break; an INI value ends at its quote): the
+    // well-formed ARNs the text holds up to such a character count too.
+    let mut ended = Vec::new();
+    scan_role_arns(text.as_bytes(), &mut ended);
+    let seen: std::collections::HashSet<String> = found.iter().cloned().collect();
+    found.extend(
+        ended
+            .into_iter()
+            .filter(|arn| !seen.contains(arn) && RoleArn::parse(arn).is_ok()),
+    );
+    found
+}
+
+/// The role ARN candidates in `text`, in order, into `found`.
+fn scan_role_arns(text: &[u8], found: &mut Vec<String>) {
     let mut at = 0;
-    while let Some(offset) = find_ignore_case(clean.get(at..).unwrap_or_default(), b"arn:") {
+    while let Some(offset) = find_ignore_case(text.get(at..).unwrap_or_default(), b"arn:") {
         let start = at + offset;
-        if let Some(arn) = role_arn_at(&clean, start).and_then(|end| clean.get(start..end)) {
+        if let Some(arn) = role_arn_at(text, start).and_then(|end| text.get(start..end)) {
             found.push(String::from_utf8_lossy(arn).into_owned());
         }
         // A name may end in `,arn` (`,` is a role character), so the next
         // candidate can start inside this one; it starts after its `:`.
         at = start + "arn:".len();
     }
-    found
 }
 
 /// The end of the role ARN that starts at `start` (with `arn:`), if one does.
@@ -356,6 +372,10 @@ mod tests {
     #[test]
     fn finds_role_arns_wherever_they_are_written() {
         let admin = "arn:aws:iam::999988887777:role/admin";
+        // A backslash may end the value for its reader (`printf '\\n'`): the
+        // ARN up to it is judged too.
+        let both = role_arns_in(&format!("printf 'role_arn = {admin}\\n-reader'"));
+        assert_eq!(both, [format!("{admin}n-reader"), admin.to_owned()]);
         for text in [
             admin.to_owned(),
             format!("-Daws.roleArn={admin} -Xmx1g"),
@@ -367,7 +387,17 @@ mod tests {
             format!("role_arn = {admin}\nregion = eu-west-1"),
             format!("{{\"roleArn\":\"{admin}\"}}"),
         ] {
-            assert_eq!(role_arns_in(&text), vec![admin.to_owned()], "{text:?}");
+            // As the shell or JVM reads it first; where a quote or backslash
+            // splits it, also the well-formed ARN before the split.
+            let found = role_arns_in(&text);
+            assert_eq!(found.first().map(String::as_str), Some(admin), "{text:?}");
+            assert!(
+                found
+                    .iter()
+                    .skip(1)
+                    .all(|arn| admin.starts_with(arn.as_str())),
+                "{text:?}: {found:?}"
+            );
         }
         assert_eq!(
             role_arns_in("ARN:AWS:IAM::999988887777:ROLE/admin"),

@@ -5,8 +5,9 @@
 //!
 //! - values are read after kubelet's `$(VAR)` expansion ([`super::expand`]);
 //! - `AWS_ROLE_ARN` (any case) is a role wherever it is set;
-//! - where an STS token is readable, every role ARN written in any env
-//!   value, `command` or `args` is a role the container may use, however
+//! - in a Pod where an STS token is readable, every role ARN written in any
+//!   container's env values, `command`, `args`, hooks or exec probes is a
+//!   role the Pod may use (containers share files), however
 //!   the variable or option is called (quotes removed, as shells and
 //!   HotSpot remove them: [`crate::arn::role_arns_in`]);
 //! - what the policy cannot read is unverifiable where it could carry a
@@ -97,6 +98,7 @@ impl Spec<'_> {
             let judge = ContainerJudge {
                 c,
                 token: own.or(via_target).or(via_shared),
+                pod_token: any_mounted.is_some(),
                 windows: self.windows,
                 compose,
                 judged,
@@ -127,6 +129,10 @@ pub(super) struct ContainerJudge<'j, 'v> {
     pub(super) c: &'j Container<'v>,
     /// The STS token volume it can read, if any.
     pub(super) token: Option<&'j str>,
+    /// Whether any container of the Pod can read one: containers share
+    /// files (`emptyDir`), so a role ARN written in one can reach another's
+    /// process (an init container writing `~/.aws/config`).
+    pod_token: bool,
     pub(super) windows: bool,
     compose: Option<&'j ComposeRoleArn>,
     pub(super) judged: JudgedSources,
@@ -184,6 +190,7 @@ impl ContainerJudge<'_, '_> {
     fn run(&self, limits: &mut Limits, usage: &mut PodUsage) -> Result<(), String> {
         let c = self.c;
         let reads_token = self.token.is_some();
+        let searches = reads_token || self.pod_token;
         let refers = c.env.iter().any(|e| match &e.source {
             Ok(super::EnvSource::Literal(v)) => v.contains('$'),
             _ => false,
@@ -205,17 +212,17 @@ impl ContainerJudge<'_, '_> {
             let role_var = kind == Variable::Role;
             // Without a token only `AWS_ROLE_ARN` matters, and without `$`
             // in the container no later entry reads this one.
-            if !(role_var || reads_token || refers) {
+            if !(role_var || searches || refers) {
                 continue;
             }
             let source = entry.source.as_ref().map_err(Clone::clone)?;
             let value = expander.entry(name, source, refers);
-            if !(role_var || reads_token) {
+            if !(role_var || searches) {
                 continue;
             }
             self.variable(name, kind, &value, &mut found, usage);
         }
-        if reads_token {
+        if searches {
             let words = [
                 ("command", &c.command),
                 ("args", &c.args),
@@ -231,8 +238,10 @@ impl ContainerJudge<'_, '_> {
                     }
                 }
             }
-            self.env_from(&mut found, usage);
             limits.written_roles = found.written_left;
+        }
+        if reads_token {
+            self.env_from(&mut found, usage);
             self.config_files(found.config_signal, usage);
         }
         Ok(())
@@ -281,11 +290,11 @@ impl ContainerJudge<'_, '_> {
                 }
             }
         }
+        // `AWS_ROLE_ARN`'s value is judged whole, as a role, above.
+        if !role_var && (reads_token || self.pod_token) {
+            self.written(Place::Env(name), value, found, usage);
+        }
         if reads_token {
-            // `AWS_ROLE_ARN`'s value is judged whole, as a role, above.
-            if !role_var {
-                self.written(Place::Env(name), value, found, usage);
-            }
             if kind == Variable::ConfigFile {
                 found
                     .config_signal
