@@ -294,12 +294,10 @@ impl ContainerJudge<'_, '_> {
         if !role_var && (reads_token || self.pod_token) {
             self.written(Place::Env(name), value, found, usage);
         }
-        if reads_token {
-            if kind == Variable::ConfigFile {
-                found
-                    .config_signal
-                    .get_or_insert_with(|| format!("env {name}"));
-            }
+        if reads_token && kind == Variable::ConfigFile {
+            found
+                .config_signal
+                .get_or_insert_with(|| format!("env {name}"));
         }
     }
 
