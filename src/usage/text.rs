@@ -254,28 +254,16 @@ fn source_name<'a>(scan: &mut Scanner<'a>) -> Option<Option<Option<&'a str>>> {
     if scan.null()?.is_some() {
         return Some(None);
     }
-    let span = scan.value()?;
-    let text = scan.text_of(span)?;
-    if !text.starts_with('{') {
-        return Some(Some(None));
-    }
-    let mut inner = Scanner::new(text);
+    // A source that is not an object, or a name that is not a plain
+    // string, is the parsed path's to judge.
     let mut seen = Seen::default();
     let mut name = None;
-    inner.object(|key, scan| {
+    scan.object(|key, scan| {
         if key != b"name" {
             return scan.value().map(drop);
         }
         seen.first(key)?;
-        let span = scan.value()?;
-        let value = scan.text_of(span)?;
-        // Only a string without escapes is read; anything else is the
-        // parsed path's to name.
-        name = match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
-            Some(v) if !v.contains('\\') => Some(v),
-            Some(_) => return None,
-            None => None,
-        };
+        name = scan.opt_str()?;
         Some(())
     })?;
     Some(Some(name))
