@@ -40,6 +40,8 @@ mod tests;
 /// HTTP-style codes carried in rejections (the API server shows them).
 pub const CODE_BAD_REQUEST: u16 = 400;
 pub const CODE_FORBIDDEN: u16 = 403;
+/// The API server's own answer to a request body above its limit.
+pub const CODE_TOO_LARGE: u16 = 413;
 pub const CODE_INTERNAL_ERROR: u16 = 500;
 
 #[derive(Debug, Clone, PartialEq)]

@@ -11,7 +11,7 @@ use super::steps::{self, Judge, Old, RunsAs};
 use super::{Answer, MutatedObject, Outcome, PodReader, Request, decision_log};
 use crate::json;
 use crate::lookup::GetResource;
-use crate::mutation::{self, Injection, Plan};
+use crate::mutation::{self, Injection, MAX_INJECTED_BYTES, Plan};
 use crate::names::Shown;
 use crate::pod::{self, PodShape};
 use crate::pod_text::{Places, PodText};
@@ -97,6 +97,9 @@ fn from_text(
                 plan.as_ref(),
                 settings.inject,
             ));
+        }
+        if let Some(rejection) = too_large(settings, plan.as_ref(), &who) {
+            return Err(rejection.with_warnings(warnings));
         }
 
         if let (Some(restriction), Some(mut spec)) = (&settings.restriction, pod.usage) {
@@ -189,6 +192,9 @@ fn parsed(
             settings.inject,
         ));
     }
+    if let Some(rejection) = too_large(settings, plan.as_ref(), &who) {
+        return Err(rejection.with_warnings(warnings));
+    }
 
     if let Some(judge) = &judge {
         // Judged as it will run (see `from_text`).
@@ -236,6 +242,27 @@ fn add_injection<'v>(spec: &mut usage::Spec<'v>, plan: &'v Plan<'_>) {
         let env = addition.env.iter().map(|e| (e.name, e.value));
         spec.add_to_container(addition.field, addition.index, env, addition.mount);
     }
+}
+
+/// A rejection when `plan`, to be written, would add more than
+/// [`MAX_INJECTED_BYTES`]: counted from the plan before the Pod is judged
+/// or written, so such a request costs one read.
+fn too_large(settings: &Settings, plan: Option<&Plan<'_>>, who: &str) -> Option<Outcome> {
+    let plan = plan.filter(|_| settings.inject)?;
+    let bytes = plan.added_bytes();
+    (bytes > MAX_INJECTED_BYTES).then(|| {
+        Outcome::reject(
+            format!(
+                "{who}: injecting credentials into its {} containers would add at least \
+                 {bytes} bytes, more than the {MAX_INJECTED_BYTES} (3 MiB) the API server \
+                 accepts in a request, and more than etcd stores; split the containers \
+                 across Pods, or name those that need no AWS credentials in the Pod's \
+                 skip-containers annotation",
+                plan.containers_changed()
+            ),
+            super::CODE_TOO_LARGE,
+        )
+    })
 }
 
 /// Judges the Pod's `usage` (read with the injection added) and its

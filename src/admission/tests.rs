@@ -89,6 +89,45 @@ fn irsa_pod_is_mutated() {
 }
 
 #[test]
+fn a_pod_the_injection_would_grow_past_the_request_limit_is_rejected() {
+    let pod_of = |n: usize, role: &str| {
+        let containers: Vec<Value> = (0..n)
+            .map(|i| json!({"name": format!("c{i}"), "image": "i", "env": [{"name": "R", "value": role}]}))
+            .collect();
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "wide"},
+               "spec": {"serviceAccountName": "app", "containers": containers}})
+    };
+    let role = |_: &GetResourceRequest| Ok(sa(json!({"eks.amazonaws.com/role-arn": ROLE})));
+    // About 280 bytes a container: 12,000 of them (1 MB) would gain 3.3 MB.
+    let (outcome, _) = eval_with(request(pod_of(12_000, "x")), json!({}), role);
+    let (message, code) = rejection(&outcome);
+    assert_eq!(code, CODE_TOO_LARGE);
+    assert!(
+        message.starts_with(r#"Pod "wide" in namespace "team-a": "#),
+        "{message}"
+    );
+    assert!(message.contains("its 12000 containers"), "{message}");
+    assert!(
+        message.contains("more than the 3145728 (3 MiB)"),
+        "{message}"
+    );
+    // Refused before the allow-list reads it, forbidden role or not.
+    let admin = "arn:aws:iam::111122223333:role/cluster-admin";
+    for value in [admin, "x"] {
+        let (checked, _) = eval_with(request(pod_of(12_000, value)), restricted(json!({})), role);
+        assert_eq!(rejection(&checked).1, CODE_TOO_LARGE);
+    }
+    // An enforce-only instance writes nothing, so the bound does not apply.
+    let settings = restricted(json!({"inject": false}));
+    let (enforcing, _) = eval_with(request(pod_of(12_000, "x")), settings, role);
+    assert_eq!(enforcing.verdict, Verdict::Accept);
+    // What a Pod already holds does not count: 1,000 containers of 3 KB
+    // values are injected.
+    let (outcome, _) = eval_with(request(pod_of(1_000, &"x".repeat(3000))), json!({}), role);
+    assert!(matches!(outcome.verdict, Verdict::Mutate(_)), "{outcome:?}");
+}
+
+#[test]
 fn service_account_without_role_leaves_the_pod_alone() {
     let (outcome, _) = eval_with(request(pod()), json!({}), |_| Ok(sa(json!({"x": "y"}))));
     assert_eq!(outcome, Outcome::accept());

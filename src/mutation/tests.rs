@@ -18,9 +18,23 @@ fn inject(
         let shape = PodShape::of_value(&written).unwrap();
         let read = crate::pod_text::PodText::read(&text).expect("the text reads");
         assert_eq!(read.shape, shape, "the text reads as parsed");
-        let spliced = plan(&shape, injection, skip)
+        let plan = plan(&shape, injection, skip);
+        let spliced = plan
             .splice(&text, &read.places)
             .expect("the text takes the splice");
+        // The size bound is counted without writing: at least what is
+        // written, and not far below it.
+        let grown = spliced.len() - text.len();
+        assert!(
+            grown >= plan.added_bytes(),
+            "{grown} < {}",
+            plan.added_bytes()
+        );
+        assert!(
+            grown <= plan.added_bytes() * 5 / 4 + 64,
+            "{grown} vs {}",
+            plan.added_bytes()
+        );
         assert_eq!(serde_json::from_str::<Value>(&spliced).unwrap(), *pod);
     }
     result
