@@ -8,6 +8,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::arn::RoleArn;
 use crate::constants::*;
 use crate::gocompat::{parse_bool, parse_int64};
 use crate::json::map_str;
@@ -43,6 +44,50 @@ pub enum Identity {
     },
 }
 
+/// Where a ServiceAccount's roles come from, found once: injection takes
+/// the first by upstream's precedence ([`resolve`]), the allow-list judges
+/// every one ([`roles_for`]).
+struct Sources<'s> {
+    /// A Pod Identity association for `(namespace, serviceAccount)`.
+    association: Option<Association<'s>>,
+    /// The non-empty `<prefix>/role-arn` annotation.
+    annotation: Option<&'s str>,
+}
+
+/// A Pod Identity association: its role and the role it chains into.
+struct Association<'s> {
+    role: Option<&'s RoleArn>,
+    target: Option<&'s RoleArn>,
+}
+
+impl<'s> Sources<'s> {
+    fn of(
+        settings: &'s Settings,
+        namespace: &str,
+        service_account_name: &str,
+        service_account: ServiceAccount<'s>,
+    ) -> Sources<'s> {
+        let association = settings.pod_identity.as_ref().and_then(|pi| {
+            let key = (namespace.to_owned(), service_account_name.to_owned());
+            let role = pi.associations.get(&key)?;
+            Some(Association {
+                role: role.as_ref(),
+                target: pi.target_roles.get(&key),
+            })
+        });
+        let annotation = match service_account {
+            ServiceAccount::Found(annotations) => {
+                map_str(annotations, &settings.keys.role_arn).filter(|r| !r.is_empty())
+            }
+            ServiceAccount::Missing => None,
+        };
+        Sources {
+            association,
+            annotation,
+        }
+    }
+}
+
 /// Resolves the identity of a Pod running as `service_account_name` in
 /// `namespace`. `jitter` supplies a lifetime in the Pod Identity jitter
 /// range; it is called only when upstream would draw one.
@@ -58,20 +103,18 @@ pub fn resolve(
     let pod_expiration = map_str(pod_annotations, &keys.token_expiration)
         .and_then(parse_int64)
         .map(clamp_expiration);
+    let sources = Sources::of(settings, namespace, service_account_name, service_account);
 
-    if let Some(pi) = settings.pod_identity_for(namespace, service_account_name) {
+    if let Some(association) = sources.association {
         let (regional_sts, base_expiration) =
             common_configuration(settings, namespace, service_account_name, service_account);
         let mut expiration = pod_expiration.unwrap_or(base_expiration);
         if expiration == POD_IDENTITY_JITTER_MAX {
             expiration = jitter();
         }
-        let role = pi
-            .associations
-            .get(&(namespace.to_owned(), service_account_name.to_owned()))
-            .cloned()
-            .flatten()
-            .map(|arn| Role::parsed(arn, RoleSource::PodIdentityAssociation));
+        let role = association
+            .role
+            .map(|arn| Role::parsed(arn.clone(), RoleSource::PodIdentityAssociation));
         return Some(Identity::PodIdentity {
             role,
             regional_sts,
@@ -80,7 +123,7 @@ pub fn resolve(
     }
 
     if let ServiceAccount::Found(annotations) = service_account
-        && let Some(raw) = map_str(annotations, &keys.role_arn).filter(|r| !r.is_empty())
+        && let Some(raw) = sources.annotation
     {
         let role = Role::new(
             raw,
@@ -124,20 +167,14 @@ pub fn roles_for(
     service_account_name: &str,
     service_account: ServiceAccount<'_>,
 ) -> Vec<Role> {
-    let keys = &settings.keys;
+    let sources = Sources::of(settings, namespace, service_account_name, service_account);
     let mut roles = Vec::new();
-    let annotation = match service_account {
-        ServiceAccount::Found(annotations) => {
-            map_str(annotations, &keys.role_arn).filter(|r| !r.is_empty())
-        }
-        ServiceAccount::Missing => None,
-    };
-    match annotation {
+    match sources.annotation {
         Some(raw) => roles.push(Role::new(
             raw,
             settings.compose_role_arn.as_ref(),
             RoleSource::Annotation {
-                key: keys.role_arn.clone(),
+                key: settings.keys.role_arn.clone(),
             },
         )),
         None => {
@@ -149,25 +186,11 @@ pub fn roles_for(
             }
         }
     }
-    if let Some(arn) = settings
-        .pod_identity_for(namespace, service_account_name)
-        .and_then(|pi| {
-            pi.associations
-                .get(&(namespace.to_owned(), service_account_name.to_owned()))
-        })
-        .cloned()
-        .flatten()
-    {
-        roles.push(Role::parsed(arn, RoleSource::PodIdentityAssociation));
-    }
-    if let Some(target) = settings
-        .pod_identity_for(namespace, service_account_name)
-        .and_then(|pi| {
-            pi.target_roles
-                .get(&(namespace.to_owned(), service_account_name.to_owned()))
-        })
-    {
-        roles.push(Role::parsed(target.clone(), RoleSource::PodIdentityTarget));
+    if let Some(association) = sources.association {
+        let role = association.role.cloned();
+        roles.extend(role.map(|arn| Role::parsed(arn, RoleSource::PodIdentityAssociation)));
+        let target = association.target.cloned();
+        roles.extend(target.map(|arn| Role::parsed(arn, RoleSource::PodIdentityTarget)));
     }
     roles
 }

@@ -29,6 +29,7 @@ mod decision_log;
 mod object;
 mod object_data;
 mod pod_create;
+mod pod_facts;
 mod pod_update;
 mod service_account;
 mod steps;

@@ -1,20 +1,22 @@
-//! Pod CREATE: inject credentials, then check the Pod as it will run.
+//! Pod CREATE, read top to bottom as AWS's `MutatePod`: read the Pod's
+//! facts, resolve its identity, plan the injection, judge the Pod as it
+//! will run, write the answer.
 //!
-//! Two readers make the same decisions: the request text, read in one pass
-//! ([`PodText`]), and the parsed Pod (the reference, and the fallback that
+//! Two readers fill the same facts ([`PodFacts`]): the request's text, read
+//! in one pass, and the parsed Pod (the reference, and the fallback that
 //! names whatever the text reader gives up on).
 
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::steps::{self, Judge, Old, RunsAs};
-use super::{Answer, MutatedObject, Outcome, PodReader, Request, decision_log};
+use super::pod_facts::PodFacts;
+use super::steps::{self, Judge, RunsAs};
+use super::{Answer, CODE_BAD_REQUEST, MutatedObject, Outcome, PodReader, Request, decision_log};
 use crate::json;
 use crate::lookup::GetResource;
 use crate::mutation::{self, Injection, MAX_INJECTED_BYTES, Plan};
 use crate::names::Shown;
-use crate::pod::{self, PodShape};
-use crate::pod_text::{Places, PodText};
+use crate::pod_text::PodText;
 use crate::settings::Settings;
 use crate::usage::{self, PodUsage};
 
@@ -28,159 +30,64 @@ pub(super) fn handle(
         return Ok(Outcome::accept());
     }
     let mut log = Vec::new();
-    let answer = match request
-        .object
-        .as_deref()
-        .filter(|_| reader == PodReader::Text)
-    {
-        Some(text) => {
-            let pod = match settings.restriction {
-                Some(_) => PodText::read_with_usage(text.get()),
-                None => PodText::read(text.get()),
-            };
-            pod.and_then(|pod| from_text(&request, text, pod, settings, get_resource, &mut log))
-        }
-        None => None,
-    };
-    let answer = answer.unwrap_or_else(|| {
-        if settings.decision_logs && reader == PodReader::Text {
-            log.push(decision_log::TEXT_READER_GAVE_UP.to_owned());
-        }
-        parsed(request, settings, get_resource, &mut log, reader)
-    });
+    let answer = decide(&request, settings, get_resource, reader, &mut log);
     let mut outcome = answer.unwrap_or_else(|early| early);
     outcome.log.extend(log);
     Ok(outcome)
 }
 
-/// The Pod read from the request text. `None` (always before the
-/// ServiceAccount lookup) leaves it to [`parsed`].
-fn from_text(
+/// One Pod CREATE, step by step; an early rejection is the `Err`.
+fn decide(
     request: &Request,
-    text: &RawValue,
-    pod: PodText<'_>,
     settings: &Settings,
     get_resource: &mut GetResource<'_>,
-    log: &mut Vec<String>,
-) -> Option<Answer> {
-    let namespace = steps::choose_namespace(&request.namespace, pod.namespace).ok()?;
-    let sa_name = pod::service_account_of([pod.service_account_name, pod.service_account]);
-    let annotations = pod.annotations()?;
-    let pod_name = pod::display_name_of("Pod", pod.name, pod.generate_name);
-    let bad = |e: String| Outcome::reject(format!("{pod_name}: {e}"), super::CODE_BAD_REQUEST);
-    let who = format!("{pod_name} in namespace {}", Shown(&namespace));
-    Some((|| {
-        let steps::Resolved {
-            state,
-            mut warnings,
-        } = steps::resolve_service_account(settings, &namespace, sa_name, &who, get_resource)?;
-        let runs_as = state.runs_as(&namespace, sa_name);
-        let planned = steps::plan_injection(settings, runs_as, annotations.as_ref(), &request.uid);
-        if settings.restriction.is_none()
-            && let Some((identity, _)) = &planned
-        {
-            warnings.extend(steps::malformed_role_warning(identity, sa_name, &who));
-        }
-        let injection = planned
-            .as_ref()
-            .and_then(|(identity, _)| Injection::for_identity(identity, settings));
-        let plan = injection
-            .as_ref()
-            .zip(planned.as_ref())
-            .map(|(injection, (_, skip))| mutation::plan(&pod.shape, injection, skip))
-            .filter(Plan::changed);
-        if settings.decision_logs {
-            log.push(decision_log::injection(
-                &who,
-                planned.as_ref().map(|(identity, _)| identity),
-                pod.shape.skip_webhook_labeled,
-                plan.as_ref(),
-                settings.inject,
-            ));
-        }
-        if let Some(rejection) = too_large(settings, plan.as_ref(), &who) {
-            return Err(rejection.with_warnings(warnings));
-        }
-
-        if let (Some(restriction), Some(mut spec)) = (&settings.restriction, pod.usage) {
-            // Judged as it will run: with the injection, planned with
-            // `inject: false` too (AWS's webhook or our mutating instance
-            // adds it), though only emitted with `inject: true`.
-            if let Some(plan) = &plan {
-                add_injection(&mut spec, plan);
-            }
-            let judge = Judge::new(settings, restriction, &namespace);
-            let usage = judge.facts(&spec).map_err(bad)?;
-            if let Some(rejection) = check(&judge, runs_as, &who, &usage, &mut warnings) {
-                return Err(rejection.with_warnings(warnings));
-            }
-        }
-
-        let Some(plan) = plan.filter(|_| settings.inject) else {
-            return Ok(Outcome::accept().with_warnings(warnings));
-        };
-        let parsed = || {
-            let mut object = json::parse_raw(Some(text), "object")?;
-            plan.apply(&mut object);
-            Ok(object)
-        };
-        let object = mutated_object(&plan, Some((text, &pod.places)), parsed).map_err(bad)?;
-        Ok(Outcome::mutate(object).with_warnings(warnings))
-    })())
-}
-
-/// The Pod parsed into a `Value`: the reference, and every Pod the text
-/// reader gives up on.
-fn parsed(
-    request: Request,
-    settings: &Settings,
-    get_resource: &mut GetResource<'_>,
-    log: &mut Vec<String>,
     reader: PodReader,
+    log: &mut Vec<String>,
 ) -> Answer {
-    let steps::Opened {
-        mut object,
-        name: pod_name,
+    let restricted = settings.restriction.is_some();
+    let text = request.object.as_deref();
+    // Read the Pod's facts, once.
+    let mut parsed = None;
+    let PodFacts {
+        name,
         namespace,
-        ..
-    } = steps::open(&request, "Pod", "a Pod object", Old::Skip)?;
-    let sa_name = steps::spec_at(&object, &["spec"])
-        .and_then(|spec| pod::service_account_name(spec, "spec"))
-        .map_err(|e| pod_name.bad(e))?
-        .to_owned();
-    let who = format!("{pod_name} in namespace {}", Shown(&namespace));
+        service_account,
+        annotations,
+        shape,
+        usage,
+        places,
+    } = read(text, settings, reader, &mut parsed, log)?;
+
+    // Resolve the identity: the ServiceAccount, its mapping, associations.
+    let namespace =
+        steps::choose_namespace(&request.namespace, namespace).map_err(|e| name.bad(e))?;
+    let who = format!("{name} in namespace {}", Shown(&namespace));
     let steps::Resolved {
         state,
         mut warnings,
-    } = steps::resolve_service_account(settings, &namespace, &sa_name, &who, get_resource)?;
-    let runs_as = state.runs_as(&namespace, &sa_name);
-    let annotations = pod::annotations(&object).map_err(|e| pod_name.bad(e))?;
-    let judge = settings
-        .restriction
-        .as_ref()
-        .map(|restriction| Judge::new(settings, restriction, &namespace));
-    // Type errors are reported against the Pod as written, before the
-    // injection shifts list indices.
-    if let Some(judge) = &judge {
-        let spec = steps::spec_at(&object, &["spec"]).map_err(|e| pod_name.bad(e))?;
-        judge.collect(spec, "spec").map_err(|e| pod_name.bad(e))?;
+    } = steps::resolve_service_account(settings, &namespace, service_account, &who, get_resource)?;
+    let runs_as = state.runs_as(&namespace, service_account);
+    let planned = steps::plan_injection(settings, runs_as, annotations.as_deref(), &request.uid);
+    if !restricted && let Some((identity, _)) = &planned {
+        warnings.extend(steps::malformed_role_warning(
+            identity,
+            service_account,
+            &who,
+        ));
     }
 
-    let planned = steps::plan_injection(settings, runs_as, annotations, &request.uid);
-    if judge.is_none()
-        && let Some((identity, _)) = &planned
-    {
-        warnings.extend(steps::malformed_role_warning(identity, &sa_name, &who));
-    }
+    // Plan the injection, planned with `inject: false` too: the Pod is
+    // judged as it will run (AWS's webhook or our mutating instance adds it).
     let injection = planned
         .as_ref()
         .and_then(|(identity, _)| Injection::for_identity(identity, settings));
-    let shape = PodShape::of_value(&object);
     let plan = match (&injection, &planned) {
-        (Some(injection), Some((_, skip))) => {
-            let shape = shape.as_ref().map_err(|e| pod_name.bad(e.clone()))?;
-            Some(mutation::plan(shape, injection, skip)).filter(Plan::changed)
-        }
+        (Some(injection), Some((_, skip))) => Some(mutation::plan(
+            shape.as_ref().map_err(|e| name.bad(e.clone()))?,
+            injection,
+            skip,
+        ))
+        .filter(Plan::changed),
         _ => None,
     };
     if settings.decision_logs {
@@ -196,52 +103,68 @@ fn parsed(
         return Err(rejection.with_warnings(warnings));
     }
 
-    if let Some(judge) = &judge {
-        // Judged as it will run (see `from_text`).
-        if let Some(plan) = &plan {
-            plan.apply(&mut object);
-        }
-        let spec = steps::spec_at(&object, &["spec"]).map_err(|e| pod_name.bad(e))?;
-        let usage = judge.collect(spec, "spec").map_err(|e| pod_name.bad(e))?;
-        if let Some(rejection) = check(judge, runs_as, &who, &usage, &mut warnings) {
+    // Judge the Pod as it will run: with the injection added.
+    if let (Some(restriction), Some(spec)) = (&settings.restriction, usage) {
+        let judge = Judge::new(settings, restriction, &namespace);
+        let usage = as_it_will_run(&judge, spec, plan.as_ref()).map_err(|e| name.bad(e))?;
+        if let Some(rejection) = check(&judge, runs_as, &who, &usage, &mut warnings) {
             return Err(rejection.with_warnings(warnings));
         }
     }
 
+    // Write the answer.
     let Some(plan) = plan.filter(|_| settings.inject) else {
         return Ok(Outcome::accept().with_warnings(warnings));
     };
-    let applied = judge.is_some();
-    let plan = &plan;
-    let parsed = move || {
-        if !applied {
-            plan.apply(&mut object);
-        }
-        Ok(object)
+    let object = match reader {
+        PodReader::Text => write(&plan, text, places, parsed),
+        PodReader::Parsed => write(&plan, None, None, parsed),
     };
-    // The reference path writes the changed `Value`, so tests compare the
-    // splice with an independent answer.
-    let text = request
-        .object
-        .as_deref()
-        .filter(|_| reader == PodReader::Text);
-    let read = text.and_then(|text| PodText::read(text.get()));
-    let places = text.zip(read.as_ref().map(|pod| &pod.places));
-    let object = mutated_object(plan, places, parsed).map_err(|e| pod_name.bad(e))?;
-    Ok(Outcome::mutate(object).with_warnings(warnings))
+    Ok(Outcome::mutate(object.map_err(|e| name.bad(e))?).with_warnings(warnings))
 }
 
-/// Adds what `plan` injects to `spec`, as [`Plan::apply`] adds it to the
-/// parsed Pod.
-fn add_injection<'v>(spec: &mut usage::Spec<'v>, plan: &'v Plan<'_>) {
-    let (volume, additions) = plan.additions();
-    if let Some((name, audience)) = volume {
-        spec.add_token_volume(name, audience);
+/// The Pod's facts: read from its text in one pass, else from the Pod
+/// parsed into `parsed` (kept there for writing).
+fn read<'p>(
+    text: Option<&'p RawValue>,
+    settings: &Settings,
+    reader: PodReader,
+    parsed: &'p mut Option<Value>,
+    log: &mut Vec<String>,
+) -> Result<PodFacts<'p>, Outcome> {
+    let restricted = settings.restriction.is_some();
+    let from_text = text
+        .filter(|_| reader == PodReader::Text)
+        .and_then(|text| PodFacts::from_text(text.get(), restricted));
+    if let Some(facts) = from_text {
+        return Ok(facts);
     }
-    for addition in additions {
-        let env = addition.env.iter().map(|e| (e.name, e.value));
-        spec.add_to_container(addition.field, addition.index, env, addition.mount);
+    if settings.decision_logs && reader == PodReader::Text {
+        log.push(decision_log::TEXT_READER_GAVE_UP.to_owned());
     }
+    let object =
+        json::parse_raw(text, "object").map_err(|e| Outcome::reject(e, CODE_BAD_REQUEST))?;
+    PodFacts::from_value(parsed.insert(object), restricted)
+}
+
+/// What the Pod uses as it will run: `spec` with what `plan` injects
+/// added, as [`Plan::apply`] adds it to the parsed Pod.
+fn as_it_will_run<'v>(
+    judge: &Judge<'_>,
+    mut spec: usage::Spec<'v>,
+    plan: Option<&'v Plan<'_>>,
+) -> Result<PodUsage, String> {
+    if let Some(plan) = plan {
+        let (volume, additions) = plan.additions();
+        if let Some((name, audience)) = volume {
+            spec.add_token_volume(name, audience);
+        }
+        for addition in additions {
+            let env = addition.env.iter().map(|e| (e.name, e.value));
+            spec.add_to_container(addition.field, addition.index, env, addition.mount);
+        }
+    }
+    judge.facts(&spec)
 }
 
 /// A rejection when `plan`, to be written, would add more than
@@ -282,16 +205,26 @@ fn check(
     judge.enforce(&subject, &violations, warnings)
 }
 
-/// The Pod with `plan` made: its request text with the additions spliced
-/// in at `places`, or, when the text could not be read, `parsed()` (the
-/// parsed Pod with the plan applied).
-fn mutated_object(
+/// The Pod with `plan` made: the request's `text` with the additions
+/// spliced in at `places` (or, when the facts came from the parsed Pod, at
+/// places found by a read of the text for them alone); else the `parsed`
+/// Pod (parsed now if need be) changed and written anew.
+fn write(
     plan: &Plan<'_>,
-    text: Option<(&RawValue, &Places)>,
-    parsed: impl FnOnce() -> Result<Value, String>,
+    text: Option<&RawValue>,
+    places: Option<crate::pod_text::Places>,
+    parsed: Option<Value>,
 ) -> Result<MutatedObject, String> {
-    if let Some(json) = text.and_then(|(text, places)| plan.splice(text.get(), places)) {
-        return Ok(MutatedObject::Spliced(json));
+    if let Some(text) = text {
+        let places = places.or_else(|| PodText::read(text.get()).map(|pod| pod.places));
+        if let Some(json) = places.and_then(|places| plan.splice(text.get(), &places)) {
+            return Ok(MutatedObject::Spliced(json));
+        }
     }
-    parsed().map(MutatedObject::Parsed)
+    let mut object = match parsed {
+        Some(object) => object,
+        None => json::parse_raw(text, "object")?,
+    };
+    plan.apply(&mut object);
+    Ok(MutatedObject::Parsed(object))
 }

@@ -25,6 +25,10 @@ use crate::usage::{self, PodUsage};
 pub(super) struct Name(String);
 
 impl Name {
+    pub fn of(shown: String) -> Name {
+        Name(shown)
+    }
+
     /// A 400 rejection that names the object.
     pub fn bad(&self, error: String) -> Outcome {
         Outcome::reject(format!("{}: {error}", self.0), CODE_BAD_REQUEST)

@@ -237,7 +237,9 @@ impl Settings {
         ))
     }
 
-    /// Whether `(namespace, serviceAccount)` has a Pod Identity association.
+    /// Whether `(namespace, serviceAccount)` has a Pod Identity association
+    /// (the policy asks `identity::Sources`, which reads the association too).
+    #[cfg(test)]
     pub fn pod_identity_for(&self, namespace: &str, service_account: &str) -> Option<&PodIdentity> {
         self.pod_identity.as_ref().filter(|pi| {
             pi.associations
