@@ -104,3 +104,117 @@ fn no_production_file_is_too_long_to_read() {
         .collect();
     assert!(long.is_empty(), "split these files: {long:?}");
 }
+
+/// Above this, a production function should be split.
+const MAX_FUNCTION_LINES: usize = 80;
+
+/// The modules `src/lib.rs` exports: what `kwrun`, the benches, the fuzz
+/// targets and the integration tests use. Everything else is `pub(crate)`,
+/// so rustc names what nothing calls.
+const LIBRARY_API: &[&str] = &[
+    "admission",
+    "allowlist",
+    "arn",
+    "glob",
+    "identity",
+    "mutation",
+    "pod_text",
+    "role",
+    "settings",
+    "testgen",
+    "usage",
+];
+
+#[test]
+fn only_the_library_api_is_a_pub_mod() {
+    let (src, files) = src();
+    let mut found = Vec::new();
+    for path in &files {
+        let text = fs::read_to_string(path).unwrap();
+        let shown = path.strip_prefix(&src).unwrap().display().to_string();
+        for line in production(&text) {
+            let Some(name) = line.trim().strip_prefix("pub mod ") else {
+                continue;
+            };
+            let name = name.trim_end_matches(';');
+            if shown != "lib.rs" || !LIBRARY_API.contains(&name) {
+                found.push(format!("{shown}: pub mod {name}"));
+            }
+        }
+    }
+    assert!(found.is_empty(), "make these pub(crate): {found:?}");
+    // Each exported module is used from outside the crate.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut outside = String::new();
+    for dir in ["kwrun", "benches", "fuzz", "tests", "trustcheck"] {
+        let mut files = Vec::new();
+        sources(&root.join(dir), &mut files);
+        for path in files {
+            outside.push_str(&fs::read_to_string(path).unwrap());
+        }
+    }
+    for name in LIBRARY_API {
+        let used = [
+            format!("irsa_policy::{name}"),
+            format!("irsa_policy::{{{name}"),
+        ];
+        assert!(
+            used.iter().any(|u| outside.contains(u.as_str()))
+                || outside.contains(&format!(" {name}::")),
+            "{name} is exported but nothing outside the crate uses it"
+        );
+    }
+}
+
+/// Production functions, as rustfmt lays them out: from a line declaring
+/// `fn` to the first later line closing a brace at the same indent.
+fn long_functions(shown: &str, text: &str) -> Vec<String> {
+    let lines = production(text);
+    let mut long = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let trimmed = line.trim_start();
+        let declares = [
+            "fn ",
+            "pub fn ",
+            "pub(crate) fn ",
+            "pub(super) fn ",
+            "const fn ",
+        ]
+        .iter()
+        .any(|p| trimmed.starts_with(p));
+        if !declares || trimmed.ends_with(';') {
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        let close = format!("{}}}", " ".repeat(indent));
+        let end = lines[i..]
+            .iter()
+            .position(|l| l.starts_with(&close) && l.trim_end().len() <= indent + 2);
+        if let Some(n) = end.filter(|n| *n + 1 > MAX_FUNCTION_LINES) {
+            let name: String = trimmed
+                .split("fn ")
+                .nth(1)
+                .unwrap_or("")
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            long.push(format!("{shown}: {name} ({} lines)", n + 1));
+        }
+    }
+    long
+}
+
+#[test]
+fn no_production_function_is_too_long_to_read() {
+    let (src, files) = src();
+    let mut long = Vec::new();
+    for path in files.iter().filter(|p| !test_only(p)) {
+        let text = fs::read_to_string(path).unwrap();
+        let shown = path.strip_prefix(&src).unwrap().display().to_string();
+        long.extend(long_functions(&shown, &text));
+    }
+    // The scan sees functions: a made-up long one is found.
+    let made_up = format!("fn f() {{\n{}}}\n", "    x();\n".repeat(MAX_FUNCTION_LINES));
+    assert_eq!(long_functions("f.rs", &made_up).len(), 1);
+    assert!(long.is_empty(), "split these functions: {long:?}");
+}

@@ -261,7 +261,7 @@ fn the_one_pass_reader_reads_every_pod_create_case() {
         }
         let text = serde_json::to_string(&request["object"]).unwrap();
         match irsa_policy::pod_text::PodText::read_with_usage(&text) {
-            Some(pod) if pod.usage.is_some() => read += 1,
+            Ok(pod) if pod.usage.is_some() => read += 1,
             _ => gave_up.push(case.display().to_string()),
         }
     }

@@ -135,7 +135,7 @@ fn run_case(case: &Value) -> Result<(), String> {
     let input_pod = request_json["object"].clone();
     // The fast path must take every upstream fixture, not leave it to the
     // parsed path.
-    if irsa_policy::pod_text::PodText::read(&input_pod.to_string()).is_none() {
+    if irsa_policy::pod_text::PodText::read(&input_pod.to_string()).is_err() {
         return Err(format!("{name}: the text reader gave up on the Pod"));
     }
     let request: irsa_policy::admission::Request =

@@ -7,6 +7,7 @@ use crate::constants::SKIP_WEBHOOK_LABEL;
 use crate::identity::Identity;
 use crate::mutation::Plan;
 use crate::names::{self, Shown};
+use crate::pod_text::GiveUp;
 
 /// Lines per request, and bytes per line: a log stays small whatever the
 /// request holds.
@@ -14,9 +15,13 @@ const MAX_LINES: usize = 8;
 const LINE_LIMIT: usize = 1024;
 
 /// Why a Pod was read parsed rather than from its text.
-pub(super) const TEXT_READER_GAVE_UP: &str = "the request text was not read in one pass (an \
-    escaped key, a duplicate key, a field of another type, or a number or nesting the parsed \
-    reader must judge); the Pod was read parsed";
+pub(super) fn text_reader_gave_up(at: GiveUp) -> String {
+    format!(
+        "the request text was not read in one pass: it gave up in {at} (an escaped or \
+         duplicate key, a field of another type, an escaped string, or a number or nesting \
+         the parsed reader must judge); the Pod was read parsed"
+    )
+}
 
 /// How the log names a request: `CREATE Pod team-a/web`.
 pub(super) fn request_line(request: &Request) -> String {

@@ -26,6 +26,7 @@ use crate::report;
 use crate::settings::Settings;
 
 mod decision_log;
+mod judge;
 mod object;
 mod object_data;
 mod pod_create;

@@ -17,8 +17,9 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::judge::Judge;
 use super::object_data::{UidKeys, decode_base64};
-use super::steps::{self, Judge, Old};
+use super::steps::{self, Old};
 use super::{Answer, CODE_FORBIDDEN, Outcome, Request};
 use crate::allowlist::Violation;
 use crate::arn::{self, RoleArn};

@@ -9,8 +9,9 @@
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use super::judge::Judge;
 use super::pod_facts::PodFacts;
-use super::steps::{self, Judge, RunsAs};
+use super::steps::{self, RunsAs};
 use super::{Answer, CODE_BAD_REQUEST, MutatedObject, Outcome, PodReader, Request, decision_log};
 use crate::json;
 use crate::lookup::GetResource;
@@ -18,7 +19,7 @@ use crate::mutation::{self, Injection, MAX_INJECTED_BYTES, Plan};
 use crate::names::Shown;
 use crate::pod_text::PodText;
 use crate::settings::Settings;
-use crate::usage::{self, PodUsage};
+use crate::usage::PodUsage;
 
 pub(super) fn handle(
     request: Request,
@@ -44,7 +45,6 @@ fn decide(
     reader: PodReader,
     log: &mut Vec<String>,
 ) -> Answer {
-    let restricted = settings.restriction.is_some();
     let text = request.object.as_deref();
     // Read the Pod's facts, once.
     let mut parsed = None;
@@ -68,13 +68,9 @@ fn decide(
     } = steps::resolve_service_account(settings, &namespace, service_account, &who, get_resource)?;
     let runs_as = state.runs_as(&namespace, service_account);
     let planned = steps::plan_injection(settings, runs_as, annotations.as_deref(), &request.uid);
-    if !restricted && let Some((identity, _)) = &planned {
-        warnings.extend(steps::malformed_role_warning(
-            identity,
-            service_account,
-            &who,
-        ));
-    }
+    let malformed =
+        steps::malformed_role_warning(settings, planned.as_ref(), service_account, &who);
+    warnings.extend(malformed);
 
     // Plan the injection, planned with `inject: false` too: the Pod is
     // judged as it will run (AWS's webhook or our mutating instance adds it).
@@ -106,7 +102,9 @@ fn decide(
     // Judge the Pod as it will run: with the injection added.
     if let (Some(restriction), Some(spec)) = (&settings.restriction, usage) {
         let judge = Judge::new(settings, restriction, &namespace);
-        let usage = as_it_will_run(&judge, spec, plan.as_ref()).map_err(|e| name.bad(e))?;
+        let usage = judge
+            .as_it_will_run(spec, plan.as_ref())
+            .map_err(|e| name.bad(e))?;
         if let Some(rejection) = check(&judge, runs_as, &who, &usage, &mut warnings) {
             return Err(rejection.with_warnings(warnings));
         }
@@ -133,38 +131,18 @@ fn read<'p>(
     log: &mut Vec<String>,
 ) -> Result<PodFacts<'p>, Outcome> {
     let restricted = settings.restriction.is_some();
-    let from_text = text
-        .filter(|_| reader == PodReader::Text)
-        .and_then(|text| PodFacts::from_text(text.get(), restricted));
-    if let Some(facts) = from_text {
-        return Ok(facts);
-    }
-    if settings.decision_logs && reader == PodReader::Text {
-        log.push(decision_log::TEXT_READER_GAVE_UP.to_owned());
+    if let (Some(text), PodReader::Text) = (text, reader) {
+        match PodFacts::from_text(text.get(), restricted) {
+            Ok(facts) => return Ok(facts),
+            Err(give_up) if settings.decision_logs => {
+                log.push(decision_log::text_reader_gave_up(give_up));
+            }
+            Err(_) => {}
+        }
     }
     let object =
         json::parse_raw(text, "object").map_err(|e| Outcome::reject(e, CODE_BAD_REQUEST))?;
     PodFacts::from_value(parsed.insert(object), restricted)
-}
-
-/// What the Pod uses as it will run: `spec` with what `plan` injects
-/// added, as [`Plan::apply`] adds it to the parsed Pod.
-fn as_it_will_run<'v>(
-    judge: &Judge<'_>,
-    mut spec: usage::Spec<'v>,
-    plan: Option<&'v Plan<'_>>,
-) -> Result<PodUsage, String> {
-    if let Some(plan) = plan {
-        let (volume, additions) = plan.additions();
-        if let Some((name, audience)) = volume {
-            spec.add_token_volume(name, audience);
-        }
-        for addition in additions {
-            let env = addition.env.iter().map(|e| (e.name, e.value));
-            spec.add_to_container(addition.field, addition.index, env, addition.mount);
-        }
-    }
-    judge.facts(&spec)
 }
 
 /// A rejection when `plan`, to be written, would add more than
@@ -216,7 +194,7 @@ fn write(
     parsed: Option<Value>,
 ) -> Result<MutatedObject, String> {
     if let Some(text) = text {
-        let places = places.or_else(|| PodText::read(text.get()).map(|pod| pod.places));
+        let places = places.or_else(|| PodText::read(text.get()).ok().map(|pod| pod.places));
         if let Some(json) = places.and_then(|places| plan.splice(text.get(), &places)) {
             return Ok(MutatedObject::Spliced(json));
         }

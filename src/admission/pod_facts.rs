@@ -11,7 +11,7 @@ use super::Outcome;
 use super::steps::{self, Name};
 use crate::json;
 use crate::pod::{self, PodShape};
-use crate::pod_text::{Places, PodText};
+use crate::pod_text::{GiveUp, Places, PodText};
 use crate::usage;
 
 /// What the decisions read from one Pod.
@@ -33,15 +33,15 @@ pub(super) struct PodFacts<'p> {
 }
 
 impl<'p> PodFacts<'p> {
-    /// The facts from the request's text; `None` where the one-pass reader
-    /// gives up (it never names an error: the parsed Pod does).
-    pub fn from_text(text: &'p str, with_usage: bool) -> Option<PodFacts<'p>> {
+    /// The facts from the request's text, or where the one-pass reader gave
+    /// up (it never names an error: the parsed Pod does).
+    pub fn from_text(text: &'p str, with_usage: bool) -> Result<PodFacts<'p>, GiveUp> {
         let pod = match with_usage {
             true => PodText::read_with_usage(text)?,
             false => PodText::read(text)?,
         };
         let annotations = pod.annotations()?.map(Cow::Owned);
-        Some(PodFacts {
+        Ok(PodFacts {
             name: Name::of(pod::display_name_of("Pod", pod.name, pod.generate_name)),
             namespace: pod.namespace,
             service_account: pod::service_account_of([

@@ -6,7 +6,8 @@
 
 use serde_json::Value;
 
-use super::steps::{self, Judge, Old};
+use super::judge::{self, Judge};
+use super::steps::{self, Old};
 use super::{Answer, Outcome, Request};
 use crate::json;
 use crate::names::Shown;
@@ -42,7 +43,7 @@ pub(super) fn handle(request: Request, settings: &Settings) -> Answer {
         Shown(sa_name)
     );
     let mut warnings = Vec::new();
-    match judge.enforce(&subject, &steps::added(new, &old), &mut warnings) {
+    match judge.enforce(&subject, &judge::added(new, &old), &mut warnings) {
         Some(rejection) => Err(rejection),
         None => Ok(Outcome::accept().with_warnings(warnings)),
     }

@@ -4,7 +4,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::steps::{self, Judge, Old};
+use super::judge::{self, Judge};
+use super::steps::{self, Old};
 use super::{Answer, CODE_BAD_REQUEST, CODE_FORBIDDEN, Outcome, Request};
 use crate::constants::NODES_GROUP;
 use crate::json;
@@ -62,7 +63,7 @@ pub(super) fn handle(request: Request, settings: &Settings) -> Answer {
     let new = check(role);
     let old = role_of(&old_object).map(check).unwrap_or_default();
     let mut warnings = Vec::new();
-    match judge.enforce(&who, &steps::added(new, &old), &mut warnings) {
+    match judge.enforce(&who, &judge::added(new, &old), &mut warnings) {
         Some(rejection) => Err(rejection),
         None => Ok(Outcome::accept().with_warnings(warnings)),
     }

@@ -1,23 +1,19 @@
 //! The steps the handlers share: open the object, resolve its
-//! ServiceAccount, plan the injection, judge what it uses.
+//! ServiceAccount, plan the injection (judging is in `judge.rs`).
 
 use std::collections::BTreeSet;
 use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::{CODE_BAD_REQUEST, CODE_FORBIDDEN, CODE_INTERNAL_ERROR, Outcome, Request};
-use crate::allowlist::{self, NamespaceAllowance, Violation};
+use super::{CODE_BAD_REQUEST, CODE_INTERNAL_ERROR, Outcome, Request};
 use crate::identity::{self, Identity, ServiceAccount};
 use crate::json;
 use crate::lookup::{GetResource, Lookup, lookup_service_account};
 use crate::mutation;
 use crate::names::{self, Shown};
 use crate::pod;
-use crate::report;
-use crate::role::Role;
-use crate::settings::{Enforcement, LookupFailure, Restriction, Settings};
-use crate::usage::{self, PodUsage};
+use crate::settings::{LookupFailure, Settings};
 
 // ---- Open the object ----
 
@@ -290,13 +286,15 @@ pub(super) fn plan_injection(
 }
 
 /// Without a restriction, a malformed role is injected as upstream does,
-/// but the user hears about it.
+/// but the user hears about it (the allow-list rejects it instead).
 pub(super) fn malformed_role_warning(
-    identity: &Identity,
+    settings: &Settings,
+    planned: Option<&(Identity, BTreeSet<String>)>,
     sa_name: &str,
     who: &str,
 ) -> Option<String> {
-    let Identity::Irsa { role, .. } = identity else {
+    let (Identity::Irsa { role, .. }, _) = planned.filter(|_| settings.restriction.is_none())?
+    else {
         return None;
     };
     let reason = role.arn().as_ref().err()?;
@@ -307,110 +305,4 @@ pub(super) fn malformed_role_warning(
         Shown(sa_name),
         Shown(&role.value)
     ))
-}
-
-// ---- Judge ----
-
-/// What judging an object in one namespace needs.
-pub(super) struct Judge<'a> {
-    pub settings: &'a Settings,
-    pub restriction: &'a Restriction,
-    pub allowance: NamespaceAllowance<'a>,
-}
-
-impl<'a> Judge<'a> {
-    pub fn new(settings: &'a Settings, restriction: &'a Restriction, namespace: &'a str) -> Self {
-        Judge {
-            settings,
-            restriction,
-            allowance: restriction.allowed.for_namespace(namespace),
-        }
-    }
-
-    /// The roles a ServiceAccount brings (annotation, mapping, association).
-    pub fn roles_of(&self, runs_as: RunsAs<'_>) -> Vec<Role> {
-        runs_as
-            .account
-            .map(|sa| {
-                identity::roles_for(
-                    self.settings,
-                    runs_as.namespace,
-                    runs_as.service_account,
-                    sa,
-                )
-            })
-            .unwrap_or_default()
-    }
-
-    /// What a PodSpec uses, read from its `Value`.
-    pub fn collect(&self, spec: &Value, spec_path: &str) -> Result<PodUsage, String> {
-        self.facts(&usage::Spec::read(spec, spec_path)?)
-    }
-
-    /// What a PodSpec uses, from facts either reader took.
-    pub fn facts(&self, spec: &usage::Spec<'_>) -> Result<PodUsage, String> {
-        spec.judge(
-            self.settings.compose_role_arn.as_ref(),
-            &self.restriction.sts_audiences,
-            self.restriction.judged,
-        )
-    }
-
-    /// Violations of `usage` and the ServiceAccount's roles (first).
-    pub fn usage(&self, usage: &PodUsage, sa_roles: &[Role]) -> Vec<Violation> {
-        allowlist::check(&self.allowance, sa_roles, usage)
-    }
-
-    /// Violations of a PodSpec and the ServiceAccount's roles.
-    pub fn spec(
-        &self,
-        spec: &Value,
-        spec_path: &str,
-        sa_roles: &[Role],
-    ) -> Result<Vec<Violation>, String> {
-        Ok(self.usage(&self.collect(spec, spec_path)?, sa_roles))
-    }
-
-    /// Violations of an updated PodSpec, per container: what an update
-    /// adds is judged container by container.
-    pub fn spec_per_container(
-        &self,
-        spec: &Value,
-        spec_path: &str,
-    ) -> Result<Vec<Violation>, String> {
-        let usage = self.collect(spec, spec_path)?;
-        Ok(allowlist::check_per_container(&self.allowance, &[], &usage))
-    }
-
-    /// A rejection in `deny` mode, warnings in `warn` mode; `None` when
-    /// there is nothing to say or the answer is a warning.
-    pub fn enforce(
-        &self,
-        subject: &str,
-        violations: &[Violation],
-        warnings: &mut Vec<String>,
-    ) -> Option<Outcome> {
-        if violations.is_empty() {
-            return None;
-        }
-        match self.restriction.enforcement {
-            Enforcement::Deny => Some(Outcome::reject(
-                report::message(subject, &self.allowance, violations),
-                CODE_FORBIDDEN,
-            )),
-            Enforcement::Warn => {
-                warnings.extend(report::warnings(subject, &self.allowance, violations));
-                None
-            }
-        }
-    }
-}
-
-/// Violations in `new` that `old` did not have: an update is judged by what
-/// it adds, so objects admitted before the policy can still be updated (a
-/// finalizer removed, a label changed) without being fixed first.
-pub(super) fn added(new: Vec<Violation>, old: &[Violation]) -> Vec<Violation> {
-    // A set, so large objects stay linear.
-    let old: BTreeSet<&Violation> = old.iter().collect();
-    new.into_iter().filter(|v| !old.contains(v)).collect()
 }

@@ -2,17 +2,19 @@
 //! create, injection included, so a bad role fails at `kubectl apply`
 //! rather than in ReplicaSet events. Templates are never mutated.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::steps::{self, Judge, Old, RunsAs};
+use super::judge::{self, Judge};
+use super::steps::{self, Old, RunsAs};
 use super::{Answer, Outcome, Request};
 use crate::allowlist::Violation;
 use crate::json;
 use crate::lookup::GetResource;
 use crate::mutation::{self, Injection};
 use crate::names::Shown;
-use crate::pod;
+use crate::pod::{self, PodShape};
 use crate::settings::Settings;
+use crate::usage;
 
 /// Where each workload kind keeps its Pod template.
 const TEMPLATES: [(&str, &str, &[&str]); 7] = [
@@ -93,7 +95,7 @@ pub(super) fn handle(
         })
         .unwrap_or_default();
     let subject = format!("{who} (Pod template, ServiceAccount {})", Shown(sa_name));
-    match judge.enforce(&subject, &steps::added(new, &old), &mut warnings) {
+    match judge.enforce(&subject, &judge::added(new, &old), &mut warnings) {
         Some(rejection) => Err(rejection.with_warnings(warnings)),
         None => Ok(Outcome::accept().with_warnings(warnings)),
     }
@@ -105,7 +107,8 @@ struct Template<'a> {
     field: String,
 }
 
-/// A template's violations, judged on a copy with the injection applied.
+/// A template's violations, judged as its Pods will run: with the
+/// injection planned, as a Pod CREATE is judged.
 fn violations(
     judge: &Judge<'_>,
     template: &Template<'_>,
@@ -113,20 +116,20 @@ fn violations(
     seed: &str,
 ) -> Result<Vec<Violation>, String> {
     let field = &template.field;
-    let mut pod = Value::Object(Map::new());
-    for key in ["metadata", "spec"] {
-        if let (Some(obj), Some(v)) = (pod.as_object_mut(), template.value.get(key)) {
-            obj.insert(key.to_owned(), v.clone());
-        }
-    }
-    // Read from the template itself, so the copy can be mutated.
     let annotations = pod::annotations(template.value).map_err(|e| format!("{field}.{e}"))?;
-    if let Some((identity, skip)) =
-        steps::plan_injection(judge.settings, runs_as, annotations, seed)
-        && let Some(injection) = Injection::for_identity(&identity, judge.settings)
-    {
-        mutation::inject(&mut pod, &injection, &skip).map_err(|e| format!("{field}.{e}"))?;
-    }
-    let spec = steps::spec_at(&pod, &["spec"]).map_err(|e| format!("{field}.{e}"))?;
-    judge.spec(spec, &format!("{field}.spec"), &judge.roles_of(runs_as))
+    let spec = steps::spec_at(template.value, &["spec"]).map_err(|e| format!("{field}.{e}"))?;
+    let spec = usage::Spec::read(spec, &format!("{field}.spec"))?;
+    let planned = steps::plan_injection(judge.settings, runs_as, annotations, seed);
+    let injection = planned
+        .as_ref()
+        .and_then(|(identity, _)| Injection::for_identity(identity, judge.settings));
+    let plan = match (&injection, &planned) {
+        (Some(injection), Some((_, skip))) => {
+            let shape = PodShape::of_value(template.value).map_err(|e| format!("{field}.{e}"))?;
+            Some(mutation::plan(&shape, injection, skip))
+        }
+        _ => None,
+    };
+    let usage = judge.as_it_will_run(spec, plan.as_ref())?;
+    Ok(judge.usage(&usage, &judge.roles_of(runs_as)))
 }

@@ -111,6 +111,7 @@ impl RolePattern {
     }
 
     /// The pattern as it applies in `namespace`.
+    #[cfg(test)]
     pub fn render(&self, namespace: &str) -> String {
         format!(
             "arn:{}:iam::{}:role/{}",
@@ -118,10 +119,6 @@ impl RolePattern {
             self.account.render(namespace),
             self.path_and_name.render(namespace)
         )
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.raw
     }
 }
 

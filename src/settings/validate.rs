@@ -3,7 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::raw::{JudgedSource, MappingEntry, RawComposeRoleArn, RawPodIdentity, RawSettings};
+use super::raw::{
+    JudgedSource, MappingEntry, RawComposeRoleArn, RawPodIdentity, RawSettings,
+    RawTrustedRequesters,
+};
 use super::{
     AnnotationKeys, Check, JudgedSources, Mapping, MappingNamespace, PodIdentity, Restriction,
     Settings, parse_allowed_roles,
@@ -62,15 +65,7 @@ impl Settings {
         let pod_identity = raw.pod_identity.map(|pi| pod_identity(pi, compose, p));
 
         let sts_audiences = sts_audiences(&token_audience, raw.sts_audiences, p);
-        let trusted = raw.trusted_token_requesters.unwrap_or_default();
-        for (field, list) in [("users", &trusted.users), ("groups", &trusted.groups)] {
-            for (i, name) in list.iter().enumerate() {
-                if name.trim().is_empty() {
-                    let field = format!("trustedTokenRequesters.{field}[{i}]");
-                    p.check(&field, Err("it is empty".to_owned()));
-                }
-            }
-        }
+        let trusted = trusted_requesters(raw.trusted_token_requesters.unwrap_or_default(), p);
         let has_allowed_roles = raw.allowed_roles.is_some();
         let allowed = match (raw.allowed_roles, depth) {
             (None, _) => None,
@@ -86,17 +81,7 @@ impl Settings {
                 }
             },
         };
-        let judged_sources = raw.judged_sources.unwrap_or_default();
-        if !judged_sources.is_empty() && !has_allowed_roles {
-            p.check(
-                "judgedSources",
-                Err("it needs allowedRoles: only the allow-list judges objects".to_owned()),
-            );
-        }
-        let judged = JudgedSources {
-            config_maps: judged_sources.contains(&JudgedSource::ConfigMap),
-            secrets: judged_sources.contains(&JudgedSource::Secret),
-        };
+        let judged = judged_sources(raw.judged_sources.unwrap_or_default(), has_allowed_roles, p);
         let restriction = allowed.map(|allowed| Restriction {
             allowed,
             enforcement: raw.enforcement.unwrap_or_default(),
@@ -124,6 +109,37 @@ impl Settings {
             restriction,
             decision_logs: raw.decision_logs.unwrap_or(false),
         })
+    }
+}
+
+/// `trustedTokenRequesters`, where no name may be empty.
+fn trusted_requesters(trusted: RawTrustedRequesters, p: &mut Problems) -> RawTrustedRequesters {
+    for (field, list) in [("users", &trusted.users), ("groups", &trusted.groups)] {
+        for (i, name) in list.iter().enumerate() {
+            if name.trim().is_empty() {
+                let field = format!("trustedTokenRequesters.{field}[{i}]");
+                p.check(&field, Err("it is empty".to_owned()));
+            }
+        }
+    }
+    trusted
+}
+
+/// `judgedSources`, which only the allow-list uses.
+fn judged_sources(
+    sources: Vec<JudgedSource>,
+    has_allowed_roles: bool,
+    p: &mut Problems,
+) -> JudgedSources {
+    if !sources.is_empty() && !has_allowed_roles {
+        p.check(
+            "judgedSources",
+            Err("it needs allowedRoles: only the allow-list judges objects".to_owned()),
+        );
+    }
+    JudgedSources {
+        config_maps: sources.contains(&JudgedSource::ConfigMap),
+        secrets: sources.contains(&JudgedSource::Secret),
     }
 }
 

@@ -287,7 +287,7 @@ impl<'a> Seen<'a> {
 
 mod splicer;
 
-pub use splicer::{Splicer, array, write_str};
+pub use splicer::{Splicer, array};
 
 #[cfg(test)]
 mod tests;

@@ -154,7 +154,7 @@ pub fn array(items: &[u8]) -> Vec<u8> {
 }
 
 /// `s` as a JSON string.
-pub fn write_str(out: &mut Vec<u8>, s: &str) {
+fn write_str(out: &mut Vec<u8>, s: &str) {
     // Writing into a Vec cannot fail.
     let _ = serde_json::to_writer(out, s);
 }

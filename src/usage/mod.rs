@@ -19,7 +19,7 @@ mod judge;
 mod jvm;
 mod read;
 mod sources;
-pub mod text;
+pub(crate) mod text;
 
 #[cfg(test)]
 mod tests;

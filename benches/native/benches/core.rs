@@ -64,7 +64,7 @@ fn injection(c: &mut Criterion) {
     group.finish();
     // The fast path of a Pod CREATE: read the text, plan, splice.
     let read_plan_splice = |text: &str| {
-        let pod = PodText::read(text).unwrap_or_else(|| panic!("the text reads"));
+        let pod = PodText::read(text).unwrap_or_else(|at| panic!("the text reads: {at}"));
         mutation::plan(&pod.shape, &injection, &skip).splice(text, &pod.places)
     };
     let shapes: [(&str, PodOfSize); 2] = [

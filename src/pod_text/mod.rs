@@ -14,10 +14,50 @@ use crate::constants::{
     POD_IDENTITY_LABEL, POD_IDENTITY_LABEL_VALUE, SKIP_WEBHOOK_LABEL, WINDOWS_NODE_SELECTORS,
     WINDOWS_OS_VALUE,
 };
-use crate::pod::{ContainerShape, PodShape};
-use crate::role::{ContainerKind, ContainerRef};
+use crate::pod::PodShape;
+use crate::role::ContainerKind;
 use crate::splice::{Scanner, Seen, Span};
 use crate::usage::{self, text as rules};
+
+mod containers;
+
+use containers::containers;
+
+/// Where the one-pass reader gave up (a field of another type, a key
+/// written with an escape or twice, a string it must decode, a number or
+/// nesting only parsing can judge); the parsed Pod then reads the Pod and
+/// names anything wrong. Logged under `decisionLogs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GiveUp {
+    /// The object itself.
+    #[default]
+    Pod,
+    Metadata,
+    /// An annotation whose value is not a string.
+    Annotations,
+    /// `spec`, outside its volumes and containers.
+    Spec,
+    Volumes,
+    /// A container list, or a container in it.
+    Containers(ContainerKind),
+    /// A lifecycle hook or probe that runs a command, read for the
+    /// allow-list by the parsed Pod only.
+    Command(ContainerKind),
+}
+
+impl std::fmt::Display for GiveUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GiveUp::Pod => f.write_str("the object"),
+            GiveUp::Metadata => f.write_str("metadata"),
+            GiveUp::Annotations => f.write_str("metadata.annotations (a value not a string)"),
+            GiveUp::Spec => f.write_str("spec"),
+            GiveUp::Volumes => f.write_str("spec.volumes"),
+            GiveUp::Containers(kind) => write!(f, "spec.{}", kind.field()),
+            GiveUp::Command(kind) => write!(f, "a hook or probe command in spec.{}", kind.field()),
+        }
+    }
+}
 
 /// What a Pod CREATE reads from the Pod, and where the injection writes.
 #[derive(Debug, Default)]
@@ -57,7 +97,7 @@ pub struct ContainerPlaces {
 }
 
 /// A list of objects, or `null`: the `name` of each item, and the list's span.
-fn named_list<'a>(scan: &mut Scanner<'a>, names: &mut Vec<&'a str>) -> Option<Span> {
+pub(super) fn named_list<'a>(scan: &mut Scanner<'a>, names: &mut Vec<&'a str>) -> Option<Span> {
     if let Some(null) = scan.null()? {
         return Some(null);
     }
@@ -75,109 +115,36 @@ fn named_list<'a>(scan: &mut Scanner<'a>, names: &mut Vec<&'a str>) -> Option<Sp
     })
 }
 
-/// What the allow-list reads of one container, gathered as it is walked.
+/// What reading a spec gathers besides the Pod's shape and places.
 #[derive(Default)]
-struct Fact<'a> {
-    mounts: Vec<(&'a str, &'a str)>,
-    target: Option<&'a str>,
-    env: Vec<usage::Env<'a>>,
-    env_from: Vec<usage::EnvFrom<'a>>,
-    command: Vec<std::borrow::Cow<'a, str>>,
-    args: Vec<std::borrow::Cow<'a, str>>,
+struct SpecRead<'a> {
+    /// Whether the allow-list's facts are read.
+    reading: bool,
+    seen: Seen<'a>,
+    node_selector: [Option<&'a str>; 2],
+    /// The allow-list's facts by container kind (read in any order, kept
+    /// in `ContainerKind::ALL` order).
+    facts: [Vec<usage::Container<'a>>; 3],
+    volumes: Vec<usage::Volume<'a>>,
+    os_windows: bool,
+    shared_processes: bool,
+    /// Where a give-up happens.
+    at: GiveUp,
 }
 
-/// A list of containers, or `null`. `facts` is where the allow-list's
-/// reading goes, when asked for.
-fn containers<'a>(
-    scan: &mut Scanner<'a>,
-    kind: ContainerKind,
-    shapes: &mut Vec<ContainerShape<'a>>,
-    places: &mut Vec<ContainerPlaces>,
-    mut facts: Option<&mut Vec<usage::Container<'a>>>,
-) -> Option<()> {
+/// `nodeSelector`, or `null`: the values of the Windows selector keys (the
+/// last of duplicate keys counts).
+fn read_node_selector<'a>(scan: &mut Scanner<'a>, values: &mut [Option<&'a str>; 2]) -> Option<()> {
     if scan.null()?.is_some() {
         return Some(());
     }
-    let mut index = 0;
-    scan.array(|scan| {
-        let mut shape = ContainerShape::default();
-        let mut place = ContainerPlaces::default();
-        let reading = facts.is_some();
-        let mut fact = Fact::default();
-        let mut seen = Seen::default();
-        place.object = scan.object(|key, scan| {
-            match key {
-                b"name" => {
-                    seen.first(key)?;
-                    shape.name = scan.opt_str()?.unwrap_or("");
-                }
-                b"env" => {
-                    seen.first(key)?;
-                    place.env = Some(if reading {
-                        rules::env_list(scan, &mut shape.env, &mut fact.env)?
-                    } else {
-                        named_list(scan, &mut shape.env)?
-                    });
-                }
-                b"volumeMounts" => {
-                    seen.first(key)?;
-                    place.mounts = Some(if reading {
-                        rules::mount_list(scan, &mut shape.mounts, &mut fact.mounts)?
-                    } else {
-                        named_list(scan, &mut shape.mounts)?
-                    });
-                }
-                b"envFrom" if reading => {
-                    seen.first(key)?;
-                    rules::env_from_list(scan, &mut fact.env_from)?;
-                }
-                b"command" if reading => {
-                    seen.first(key)?;
-                    rules::word_list(scan, &mut fact.command)?;
-                }
-                b"args" if reading => {
-                    seen.first(key)?;
-                    rules::word_list(scan, &mut fact.args)?;
-                }
-                // Hooks and exec probes run commands with the container's
-                // env: the parsed path reads them (`usage::read`).
-                b"lifecycle" | b"livenessProbe" | b"readinessProbe" | b"startupProbe"
-                    if reading =>
-                {
-                    let span = scan.value()?;
-                    if scan.text_of(span)?.contains("exec") {
-                        return None;
-                    }
-                }
-                b"targetContainerName" if reading => {
-                    seen.first(key)?;
-                    fact.target = scan.opt_str()?.filter(|t| !t.is_empty());
-                }
-                _ => {
-                    scan.value()?;
-                }
+    scan.object(|key, scan| {
+        let value = scan.str()?;
+        for (k, v) in WINDOWS_NODE_SELECTORS.iter().zip(values.iter_mut()) {
+            if key == k.as_bytes() {
+                *v = Some(value);
             }
-            Some(())
-        })?;
-        if let Some(facts) = facts.as_deref_mut() {
-            facts.push(usage::Container {
-                who: ContainerRef {
-                    kind,
-                    name: shape.name.into(),
-                },
-                index,
-                mounts: fact.mounts,
-                target: fact.target,
-                env: fact.env,
-                env_from: fact.env_from,
-                command: fact.command,
-                args: fact.args,
-                exec: Vec::new(),
-            });
         }
-        shapes.push(shape);
-        places.push(place);
-        index += 1;
         Some(())
     })
     .map(drop)
@@ -185,26 +152,30 @@ fn containers<'a>(
 
 impl<'a> PodText<'a> {
     /// `metadata.annotations` as the parsed path has them, for identity
-    /// resolution; `None` (give up) if a value is not a string.
-    pub fn annotations(&self) -> Option<Option<Map<String, Value>>> {
+    /// resolution; a value that is not a string gives up.
+    pub fn annotations(&self) -> Result<Option<Map<String, Value>>, GiveUp> {
         let Some(text) = self.annotations else {
-            return Some(None);
+            return Ok(None);
         };
-        let map: Map<String, Value> = serde_json::from_str(text).ok()?;
-        map.values().all(Value::is_string).then_some(Some(map))
+        let map: Map<String, Value> =
+            serde_json::from_str(text).map_err(|_| GiveUp::Annotations)?;
+        match map.values().all(Value::is_string) {
+            true => Ok(Some(map)),
+            false => Err(GiveUp::Annotations),
+        }
     }
 
-    /// Reads the Pod's text; `None` sends the caller to the parsed path.
-    pub fn read(text: &'a str) -> Option<PodText<'a>> {
+    /// Reads the Pod's text; a give-up sends the caller to the parsed path.
+    pub fn read(text: &'a str) -> Result<PodText<'a>, GiveUp> {
         Self::read_as(text, false)
     }
 
     /// [`PodText::read`], also reading what the allow-list reads.
-    pub fn read_with_usage(text: &'a str) -> Option<PodText<'a>> {
+    pub fn read_with_usage(text: &'a str) -> Result<PodText<'a>, GiveUp> {
         Self::read_as(text, true)
     }
 
-    fn read_as(text: &'a str, with_usage: bool) -> Option<PodText<'a>> {
+    fn read_as(text: &'a str, with_usage: bool) -> Result<PodText<'a>, GiveUp> {
         let mut pod = PodText::default();
         if with_usage {
             pod.usage = Some(usage::Spec::default());
@@ -213,21 +184,26 @@ impl<'a> PodText<'a> {
         let mut spec = None;
         let mut seen = Seen::default();
         let mut scan = Scanner::new(text);
-        pod.places.root = scan.object(|key, scan| match key {
+        let mut at = GiveUp::Pod;
+        let root = scan.object(|key, scan| match key {
             b"metadata" => {
                 seen.first(key)?;
-                pod.read_metadata(text, scan)
+                at = GiveUp::Metadata;
+                pod.read_metadata(text, scan)?;
+                at = GiveUp::Pod;
+                Some(())
             }
             b"spec" => {
                 seen.first(key)?;
                 // A Pod without a spec is for the parsed path to reject.
-                spec = Some(pod.read_spec(scan)?);
+                spec = Some(pod.read_spec(scan).map_err(|give_up| at = give_up).ok()?);
                 Some(())
             }
             _ => scan.value().map(drop),
-        })?;
-        pod.places.spec = spec?;
-        Some(pod)
+        });
+        pod.places.root = root.ok_or(at)?;
+        pod.places.spec = spec.ok_or(GiveUp::Spec)?;
+        Ok(pod)
     }
 
     fn read_metadata(&mut self, text: &'a str, scan: &mut Scanner<'a>) -> Option<()> {
@@ -288,105 +264,106 @@ impl<'a> PodText<'a> {
     }
 
     /// Reads `spec` and returns its span.
-    fn read_spec(&mut self, scan: &mut Scanner<'a>) -> Option<Span> {
-        let mut seen = Seen::default();
-        let mut node_selector = [None; 2];
-        let reading = self.usage.is_some();
-        // The allow-list's reading, by container kind (read in any order,
-        // kept in `ContainerKind::ALL` order).
-        let mut facts: [Vec<usage::Container<'a>>; 3] = Default::default();
-        let [init_facts, regular_facts, ephemeral_facts] = &mut facts;
-        let mut volumes = Vec::new();
-        let (mut os_windows, mut shared_processes) = (false, false);
-        let spec = scan.object(|key, scan| {
-            match key {
-                b"serviceAccountName" => {
-                    seen.first(key)?;
-                    self.service_account_name = scan.opt_str()?;
-                }
-                b"serviceAccount" => {
-                    seen.first(key)?;
-                    self.service_account = scan.opt_str()?;
-                }
-                b"nodeSelector" => {
-                    seen.first(key)?;
-                    if scan.null()?.is_none() {
-                        scan.object(|key, scan| {
-                            let value = scan.str()?;
-                            // The last of duplicate keys counts.
-                            for (k, v) in WINDOWS_NODE_SELECTORS.iter().zip(&mut node_selector) {
-                                if key == k.as_bytes() {
-                                    *v = Some(value);
-                                }
-                            }
-                            Some(())
-                        })?;
-                    }
-                }
-                b"volumes" => {
-                    seen.first(key)?;
-                    self.places.volumes = Some(if reading {
-                        rules::volume_list(scan, &mut self.shape.volumes, &mut volumes)?
-                    } else {
-                        named_list(scan, &mut self.shape.volumes)?
-                    });
-                }
-                b"initContainers" => {
-                    seen.first(key)?;
-                    containers(
-                        scan,
+    fn read_spec(&mut self, scan: &mut Scanner<'a>) -> Result<Span, GiveUp> {
+        let mut read = SpecRead {
+            reading: self.usage.is_some(),
+            at: GiveUp::Spec,
+            ..SpecRead::default()
+        };
+        let spec = scan.object(|key, scan| self.spec_member(key, scan, &mut read));
+        let spec = spec.ok_or(read.at)?;
+        self.shape.windows = read.node_selector.contains(&Some(WINDOWS_OS_VALUE));
+        if let Some(usage) = &mut self.usage {
+            *usage = usage::Spec {
+                volumes: read.volumes,
+                windows: read.os_windows || self.shape.windows,
+                shared_processes: read.shared_processes,
+                containers: read.facts.into_iter().flatten().collect(),
+            };
+        }
+        Ok(spec)
+    }
+
+    /// Reads the value of the spec's member `key`.
+    fn spec_member(
+        &mut self,
+        key: &'a [u8],
+        scan: &mut Scanner<'a>,
+        read: &mut SpecRead<'a>,
+    ) -> Option<()> {
+        let reading = read.reading;
+        let [init_facts, regular_facts, ephemeral_facts] = &mut read.facts;
+        match key {
+            b"serviceAccountName" => {
+                read.seen.first(key)?;
+                self.service_account_name = scan.opt_str()?;
+            }
+            b"serviceAccount" => {
+                read.seen.first(key)?;
+                self.service_account = scan.opt_str()?;
+            }
+            b"nodeSelector" => {
+                read.seen.first(key)?;
+                read_node_selector(scan, &mut read.node_selector)?;
+            }
+            b"volumes" => {
+                read.seen.first(key)?;
+                read.at = GiveUp::Volumes;
+                self.places.volumes = Some(if reading {
+                    rules::volume_list(scan, &mut self.shape.volumes, &mut read.volumes)?
+                } else {
+                    named_list(scan, &mut self.shape.volumes)?
+                });
+                read.at = GiveUp::Spec;
+            }
+            b"initContainers" | b"containers" => {
+                read.seen.first(key)?;
+                let (kind, shapes, places, facts) = match key {
+                    b"initContainers" => (
                         ContainerKind::Init,
                         &mut self.shape.init_containers,
                         &mut self.places.init_containers,
-                        reading.then_some(&mut *init_facts),
-                    )?;
-                }
-                b"containers" => {
-                    seen.first(key)?;
-                    containers(
-                        scan,
+                        init_facts,
+                    ),
+                    _ => (
                         ContainerKind::Regular,
                         &mut self.shape.containers,
                         &mut self.places.containers,
-                        reading.then_some(&mut *regular_facts),
-                    )?;
-                }
-                // Read only for the allow-list: the injection leaves
-                // ephemeral containers alone.
-                b"ephemeralContainers" if reading => {
-                    seen.first(key)?;
-                    containers(
-                        scan,
-                        ContainerKind::Ephemeral,
-                        &mut Vec::new(),
-                        &mut Vec::new(),
-                        Some(&mut *ephemeral_facts),
-                    )?;
-                }
-                b"os" if reading => {
-                    seen.first(key)?;
-                    os_windows = rules::os_windows(scan)?;
-                }
-                b"shareProcessNamespace" if reading => {
-                    seen.first(key)?;
-                    shared_processes = rules::is_true(scan)?;
-                }
-                _ => {
-                    scan.value()?;
+                        regular_facts,
+                    ),
+                };
+                let facts = reading.then_some(facts);
+                if let Err(give_up) = containers(scan, kind, shapes, places, facts) {
+                    read.at = give_up;
+                    return None;
                 }
             }
-            Some(())
-        })?;
-        self.shape.windows = node_selector.contains(&Some(WINDOWS_OS_VALUE));
-        if let Some(usage) = &mut self.usage {
-            *usage = usage::Spec {
-                volumes,
-                windows: os_windows || self.shape.windows,
-                shared_processes,
-                containers: facts.into_iter().flatten().collect(),
-            };
+            // Read only for the allow-list: the injection leaves
+            // ephemeral containers alone.
+            b"ephemeralContainers" if reading => {
+                read.seen.first(key)?;
+                let kind = ContainerKind::Ephemeral;
+                let facts = Some(ephemeral_facts);
+                if let Err(give_up) =
+                    containers(scan, kind, &mut Vec::new(), &mut Vec::new(), facts)
+                {
+                    read.at = give_up;
+                    return None;
+                }
+            }
+            b"os" if reading => {
+                read.seen.first(key)?;
+                read.os_windows = rules::os_windows(scan)?;
+            }
+            b"shareProcessNamespace" if reading => {
+                read.seen.first(key)?;
+                read.shared_processes = rules::is_true(scan)?;
+            }
+            _ => {
+                scan.value()?;
+            }
         }
-        Some(spec)
+        Some(())
     }
 }
 
@@ -456,7 +433,7 @@ mod tests {
             r#"{"metadata": "x", "spec": {}}"#,
             r#"{"metadata": {"name": 5}, "spec": {}}"#,
         ] {
-            assert!(PodText::read(text).is_none(), "{text}");
+            assert!(PodText::read(text).is_err(), "{text}");
         }
     }
 
@@ -480,7 +457,7 @@ mod tests {
         for n in [max - 1, max, max + 1, 120, 127] {
             for text in deepest(n) {
                 let parses = serde_json::from_str::<Value>(&text).is_ok();
-                let read = PodText::read_with_usage(&text).is_some();
+                let read = PodText::read_with_usage(&text).is_ok();
                 assert!(!read || parses, "read but not parsed at depth {n}: {text}");
                 assert_eq!(read, n <= max, "depth {n}");
             }
@@ -491,7 +468,7 @@ mod tests {
     fn annotations_are_read_only_when_asked_for() {
         let read = |annotations: &str| {
             let text = format!(r#"{{"metadata": {{"annotations": {annotations}}}, "spec": {{}}}}"#);
-            PodText::read(&text).map(|pod| pod.annotations())
+            PodText::read(&text).ok().map(|pod| pod.annotations().ok())
         };
         assert_eq!(read("null"), Some(Some(None)));
         assert_eq!(

@@ -1,0 +1,155 @@
+//! The containers of a Pod's text: each one's shape and places, and, when
+//! asked for, what the allow-list reads of it.
+
+use super::{ContainerPlaces, GiveUp, named_list};
+use crate::pod::ContainerShape;
+use crate::role::{ContainerKind, ContainerRef};
+use crate::splice::{Scanner, Seen};
+use crate::usage::{self, text as rules};
+
+/// What the allow-list reads of one container, gathered as it is walked.
+#[derive(Default)]
+struct Fact<'a> {
+    mounts: Vec<(&'a str, &'a str)>,
+    target: Option<&'a str>,
+    env: Vec<usage::Env<'a>>,
+    env_from: Vec<usage::EnvFrom<'a>>,
+    command: Vec<std::borrow::Cow<'a, str>>,
+    args: Vec<std::borrow::Cow<'a, str>>,
+}
+
+/// One container being read: its shape and places, and, when `reading`,
+/// what the allow-list reads.
+#[derive(Default)]
+struct ContainerRead<'a> {
+    reading: bool,
+    shape: ContainerShape<'a>,
+    place: ContainerPlaces,
+    fact: Fact<'a>,
+    seen: Seen<'a>,
+    /// A hook or probe runs a command: left to the parsed Pod.
+    runs_command: bool,
+}
+
+impl<'a> ContainerRead<'a> {
+    /// Reads the value of the member `key`.
+    fn member(&mut self, key: &'a [u8], scan: &mut Scanner<'a>) -> Option<()> {
+        let (reading, shape, fact) = (self.reading, &mut self.shape, &mut self.fact);
+        match key {
+            b"name" => {
+                self.seen.first(key)?;
+                shape.name = scan.opt_str()?.unwrap_or("");
+            }
+            b"env" => {
+                self.seen.first(key)?;
+                self.place.env = Some(if reading {
+                    rules::env_list(scan, &mut shape.env, &mut fact.env)?
+                } else {
+                    named_list(scan, &mut shape.env)?
+                });
+            }
+            b"volumeMounts" => {
+                self.seen.first(key)?;
+                self.place.mounts = Some(if reading {
+                    rules::mount_list(scan, &mut shape.mounts, &mut fact.mounts)?
+                } else {
+                    named_list(scan, &mut shape.mounts)?
+                });
+            }
+            b"envFrom" if reading => {
+                self.seen.first(key)?;
+                rules::env_from_list(scan, &mut fact.env_from)?;
+            }
+            b"command" if reading => {
+                self.seen.first(key)?;
+                rules::word_list(scan, &mut fact.command)?;
+            }
+            b"args" if reading => {
+                self.seen.first(key)?;
+                rules::word_list(scan, &mut fact.args)?;
+            }
+            // Hooks and exec probes run commands with the container's
+            // env: the parsed path reads them (`usage::read`).
+            b"lifecycle" | b"livenessProbe" | b"readinessProbe" | b"startupProbe" if reading => {
+                let span = scan.value()?;
+                if scan.text_of(span)?.contains("exec") {
+                    self.runs_command = true;
+                    return None;
+                }
+            }
+            b"targetContainerName" if reading => {
+                self.seen.first(key)?;
+                fact.target = scan.opt_str()?.filter(|t| !t.is_empty());
+            }
+            _ => {
+                scan.value()?;
+            }
+        }
+        Some(())
+    }
+
+    /// The allow-list's facts of the container read, as `kind` `index`.
+    fn usage(
+        fact: Fact<'a>,
+        name: &'a str,
+        kind: ContainerKind,
+        index: usize,
+    ) -> usage::Container<'a> {
+        usage::Container {
+            who: ContainerRef {
+                kind,
+                name: name.into(),
+            },
+            index,
+            mounts: fact.mounts,
+            target: fact.target,
+            env: fact.env,
+            env_from: fact.env_from,
+            command: fact.command,
+            args: fact.args,
+            exec: Vec::new(),
+        }
+    }
+}
+
+/// A list of containers, or `null`. `facts` is where the allow-list's
+/// reading goes, when asked for.
+pub(super) fn containers<'a>(
+    scan: &mut Scanner<'a>,
+    kind: ContainerKind,
+    shapes: &mut Vec<ContainerShape<'a>>,
+    places: &mut Vec<ContainerPlaces>,
+    mut facts: Option<&mut Vec<usage::Container<'a>>>,
+) -> Result<(), GiveUp> {
+    if scan.null().ok_or(GiveUp::Containers(kind))?.is_some() {
+        return Ok(());
+    }
+    let mut index = 0;
+    let mut runs_command = false;
+    scan.array(|scan| {
+        let mut read = ContainerRead {
+            reading: facts.is_some(),
+            ..ContainerRead::default()
+        };
+        let object = scan.object(|key, scan| read.member(key, scan));
+        runs_command = read.runs_command;
+        read.place.object = object?;
+        if let Some(facts) = facts.as_deref_mut() {
+            facts.push(ContainerRead::usage(
+                read.fact,
+                read.shape.name,
+                kind,
+                index,
+            ));
+        }
+        shapes.push(read.shape);
+        places.push(read.place);
+        index += 1;
+        Some(())
+    })
+    .map(drop)
+    .ok_or(match runs_command {
+        true => GiveUp::Command(kind),
+        false => GiveUp::Containers(kind),
+    })
+}
