@@ -4,6 +4,18 @@
 //! This file is the waPC shell: parse, call the pure core, respond. It never
 //! returns a waPC error for bad input, so the host always gets a clear
 //! admission response instead of an "internal server error".
+//!
+//! One word per concept:
+//! - **facts**: what a reader takes from an object
+//!   (`admission::pod_facts`, `usage::Spec`);
+//! - **usage**: the roles and unverifiable sources the rules find in the
+//!   facts (`usage::PodUsage`, from `usage::Spec::usage`);
+//! - **check**: comparing a usage and a ServiceAccount's roles with what the
+//!   namespace allows (`allowlist::check`); it finds **violations**;
+//! - **judge**: all of that for one object in one namespace, ending in a
+//!   rejection or warnings (`admission::judge::Judge`); an object kind is
+//!   "judged" when the policy so decides on it (`judgedSources`);
+//! - **verdict**: the answer: accept, mutate or reject (`admission::Verdict`).
 
 #![cfg_attr(
     not(test),

@@ -47,8 +47,8 @@ impl<'a> Judge<'a> {
     }
 
     /// What a PodSpec uses, read from its `Value`.
-    pub fn collect(&self, spec: &Value, spec_path: &str) -> Result<PodUsage, String> {
-        self.facts(&usage::Spec::read(spec, spec_path)?)
+    pub fn usage_in(&self, spec: &Value, spec_path: &str) -> Result<PodUsage, String> {
+        self.usage(&usage::Spec::read(spec, spec_path)?)
     }
 
     /// What a Pod uses as it will run: `spec` with what `plan` injects
@@ -69,12 +69,12 @@ impl<'a> Judge<'a> {
                 spec.add_to_container(addition.field, addition.index, env, addition.mount);
             }
         }
-        self.facts(&spec)
+        self.usage(&spec)
     }
 
     /// What a PodSpec uses, from facts either reader took.
-    pub fn facts(&self, spec: &usage::Spec<'_>) -> Result<PodUsage, String> {
-        spec.judge(
+    pub fn usage(&self, spec: &usage::Spec<'_>) -> Result<PodUsage, String> {
+        spec.usage(
             self.settings.compose_role_arn.as_ref(),
             &self.restriction.sts_audiences,
             self.restriction.judged,
@@ -82,7 +82,7 @@ impl<'a> Judge<'a> {
     }
 
     /// Violations of `usage` and the ServiceAccount's roles (first).
-    pub fn usage(&self, usage: &PodUsage, sa_roles: &[Role]) -> Vec<Violation> {
+    pub fn violations(&self, usage: &PodUsage, sa_roles: &[Role]) -> Vec<Violation> {
         allowlist::check(&self.allowance, sa_roles, usage)
     }
 
@@ -93,7 +93,7 @@ impl<'a> Judge<'a> {
         spec: &Value,
         spec_path: &str,
     ) -> Result<Vec<Violation>, String> {
-        let usage = self.collect(spec, spec_path)?;
+        let usage = self.usage_in(spec, spec_path)?;
         Ok(allowlist::check_per_container(&self.allowance, &[], &usage))
     }
 

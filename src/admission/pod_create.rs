@@ -175,7 +175,7 @@ fn check(
     usage: &PodUsage,
     warnings: &mut Vec<String>,
 ) -> Option<Outcome> {
-    let violations = judge.usage(usage, &judge.roles_of(runs_as));
+    let violations = judge.violations(usage, &judge.roles_of(runs_as));
     if violations.is_empty() {
         return None;
     }

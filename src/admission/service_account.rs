@@ -59,7 +59,7 @@ pub(super) fn handle(request: Request, settings: &Settings) -> Answer {
         return Ok(Outcome::accept().with_warnings(warning.into_iter().collect()));
     };
     let judge = Judge::new(settings, restriction, &namespace);
-    let check = |role: Option<Role>| judge.usage(&PodUsage::default(), role.as_slice());
+    let check = |role: Option<Role>| judge.violations(&PodUsage::default(), role.as_slice());
     let new = check(role);
     let old = role_of(&old_object).map(check).unwrap_or_default();
     let mut warnings = Vec::new();

@@ -131,5 +131,5 @@ fn violations(
         _ => None,
     };
     let usage = judge.as_it_will_run(spec, plan.as_ref())?;
-    Ok(judge.usage(&usage, &judge.roles_of(runs_as)))
+    Ok(judge.violations(&usage, &judge.roles_of(runs_as)))
 }

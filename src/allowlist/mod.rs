@@ -196,7 +196,7 @@ pub fn check(
     sa_roles: &[Role],
     usage: &PodUsage,
 ) -> Vec<Violation> {
-    judge(allowance, sa_roles, usage, true)
+    violations(allowance, sa_roles, usage, true)
 }
 
 /// [`check`], reporting a role in every container that uses it: an update
@@ -207,10 +207,10 @@ pub fn check_per_container(
     sa_roles: &[Role],
     usage: &PodUsage,
 ) -> Vec<Violation> {
-    judge(allowance, sa_roles, usage, false)
+    violations(allowance, sa_roles, usage, false)
 }
 
-fn judge(
+fn violations(
     allowance: &NamespaceAllowance<'_>,
     sa_roles: &[Role],
     usage: &PodUsage,

@@ -15,9 +15,9 @@ use crate::constants::{
 use crate::role::{ContainerKind, ContainerRef, Role};
 
 mod expand;
-mod judge;
 mod jvm;
 mod read;
+mod rules;
 mod sources;
 pub(crate) mod text;
 

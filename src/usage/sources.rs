@@ -1,13 +1,13 @@
 //! The rules about what a container takes from outside its own values:
 //! `envFrom` sources, and AWS config files in mounted volumes.
 
-use super::judge::{ContainerJudge, Found};
+use super::rules::{ContainerRules, Found};
 use super::{PodUsage, Unverifiable};
 use crate::constants::{
     AWS_CONFIG_DIR, AWS_CONFIG_FILE_ENV, ENV_ROLE_ARN, HOME_ENV, JAVA_OPTIONS_ENV,
 };
 
-impl ContainerJudge<'_, '_> {
+impl ContainerRules<'_, '_> {
     /// `envFrom` sources that could set a role or JVM options variable the
     /// container does not set itself, or point the SDK at a config file.
     /// On Windows, names ignore case and kubelet hands both spellings to

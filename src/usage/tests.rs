@@ -18,7 +18,7 @@ fn collect(
     compose: Option<&ComposeRoleArn>,
     sts_audiences: &BTreeSet<String>,
 ) -> Result<PodUsage, String> {
-    Spec::read(spec, spec_path)?.judge(compose, sts_audiences, JudgedSources::default())
+    Spec::read(spec, spec_path)?.usage(compose, sts_audiences, JudgedSources::default())
 }
 
 /// The usage by the `Value` reader, checked against the text reader.
@@ -41,7 +41,7 @@ fn usage(spec: Value) -> PodUsage {
         assert_eq!(from_text, Spec::read(&spec, "spec").unwrap());
         assert_eq!(
             from_text
-                .judge(
+                .usage(
                     settings.compose_role_arn.as_ref(),
                     &audiences,
                     JudgedSources::default()
@@ -405,7 +405,7 @@ fn written_role_arns_are_judged_up_to_a_bound() {
         "volumeMounts": [{"name": "tok", "mountPath": "/t"}]}]}));
     let u = usage(spec);
     // The explicit role, then the first 256 written ones.
-    assert_eq!(u.env_roles.len(), 1 + judge::MAX_WRITTEN_ROLES);
+    assert_eq!(u.env_roles.len(), 1 + rules::MAX_WRITTEN_ROLES);
     assert!(matches!(
         u.unverifiable.as_slice(),
         [Unverifiable::TooManyRoles { limit: 256, .. }]

@@ -34,7 +34,7 @@ use crate::role::{ContainerKind, Role, RoleSource};
 
 impl Spec<'_> {
     /// What the spec says about roles.
-    pub fn judge(
+    pub fn usage(
         &self,
         compose: Option<&ComposeRoleArn>,
         sts_audiences: &BTreeSet<String>,
@@ -95,7 +95,7 @@ impl Spec<'_> {
             } else {
                 None
             };
-            let judge = ContainerJudge {
+            let judge = ContainerRules {
                 c,
                 token: own.or(via_target).or(via_shared),
                 pod_token: any_mounted.is_some(),
@@ -125,7 +125,7 @@ struct Limits {
 }
 
 /// Judges one container.
-pub(super) struct ContainerJudge<'j, 'v> {
+pub(super) struct ContainerRules<'j, 'v> {
     pub(super) c: &'j Container<'v>,
     /// The STS token volume it can read, if any.
     pub(super) token: Option<&'j str>,
@@ -186,7 +186,7 @@ fn has_role(found: &mut Found, usage: &PodUsage, value: &str) -> bool {
     }
 }
 
-impl ContainerJudge<'_, '_> {
+impl ContainerRules<'_, '_> {
     fn run(&self, limits: &mut Limits, usage: &mut PodUsage) -> Result<(), String> {
         let c = self.c;
         let reads_token = self.token.is_some();
