@@ -119,7 +119,8 @@ pub fn evaluate_payload(payload: &[u8], get: &mut lookup::GetResource<'_>) -> Ou
 }
 
 /// [`evaluate_payload`] through [`admission::evaluate_parsed`], the
-/// reference the fast path is tested against.
+/// reference the fast path is tested against (feature `reference`).
+#[cfg(any(test, feature = "reference"))]
 pub fn evaluate_payload_parsed(payload: &[u8], get: &mut lookup::GetResource<'_>) -> Outcome {
     evaluate_payload_with(payload, get, admission::evaluate_parsed)
 }

@@ -40,9 +40,10 @@ pub enum RoleSource {
 }
 
 /// Which kind of container, for messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub enum ContainerKind {
     Init,
+    #[default]
     Regular,
     Ephemeral,
 }
@@ -65,7 +66,7 @@ impl ContainerKind {
 }
 
 /// A container, named for messages: `init container "setup"`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ContainerRef {
     pub kind: ContainerKind,
     /// Shared: every violation in a container refers to its name.

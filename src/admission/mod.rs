@@ -204,7 +204,10 @@ pub fn evaluate(
 /// [`evaluate`] with every Pod parsed into a `Value`, and a mutated Pod
 /// written from it rather than spliced: the reference the text reader and
 /// the splice are tested against (unit, property and fuzz tests), with
-/// [`Outcome::same_decision`].
+/// [`Outcome::same_decision`]. Only in test builds and with the feature
+/// `reference` (the integration tests and fuzz targets): never in the
+/// module.
+#[cfg(any(test, feature = "reference"))]
 pub fn evaluate_parsed(
     request: Request,
     settings: &Settings,
@@ -219,7 +222,8 @@ enum PodReader {
     /// The request text first ([`crate::pod_text::PodText`]), the parsed
     /// Pod if it gives up; a mutated Pod is spliced into the request text.
     Text,
-    /// The parsed Pod only, written back from the `Value`.
+    /// The parsed Pod only, written back from the `Value`: the reference.
+    #[cfg(any(test, feature = "reference"))]
     Parsed,
 }
 

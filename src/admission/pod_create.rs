@@ -116,6 +116,7 @@ fn decide(
     };
     let object = match reader {
         PodReader::Text => write(&plan, text, places, parsed),
+        #[cfg(any(test, feature = "reference"))]
         PodReader::Parsed => write(&plan, None, None, parsed),
     };
     Ok(Outcome::mutate(object.map_err(|e| name.bad(e))?).with_warnings(warnings))

@@ -7,25 +7,14 @@ use crate::role::{ContainerKind, ContainerRef};
 use crate::splice::{Scanner, Seen};
 use crate::usage::{self, text as rules};
 
-/// What the allow-list reads of one container, gathered as it is walked.
-#[derive(Default)]
-struct Fact<'a> {
-    mounts: Vec<(&'a str, &'a str)>,
-    target: Option<&'a str>,
-    env: Vec<usage::Env<'a>>,
-    env_from: Vec<usage::EnvFrom<'a>>,
-    command: Vec<std::borrow::Cow<'a, str>>,
-    args: Vec<std::borrow::Cow<'a, str>>,
-}
-
 /// One container being read: its shape and places, and, when `reading`,
-/// what the allow-list reads.
+/// what the allow-list reads (`fact`, named and numbered once read).
 #[derive(Default)]
 struct ContainerRead<'a> {
     reading: bool,
     shape: ContainerShape<'a>,
     place: ContainerPlaces,
-    fact: Fact<'a>,
+    fact: usage::Container<'a>,
     seen: Seen<'a>,
     /// A hook or probe runs a command: left to the parsed Pod.
     runs_command: bool,
@@ -87,29 +76,6 @@ impl<'a> ContainerRead<'a> {
         }
         Some(())
     }
-
-    /// The allow-list's facts of the container read, as `kind` `index`.
-    fn usage(
-        fact: Fact<'a>,
-        name: &'a str,
-        kind: ContainerKind,
-        index: usize,
-    ) -> usage::Container<'a> {
-        usage::Container {
-            who: ContainerRef {
-                kind,
-                name: name.into(),
-            },
-            index,
-            mounts: fact.mounts,
-            target: fact.target,
-            env: fact.env,
-            env_from: fact.env_from,
-            command: fact.command,
-            args: fact.args,
-            exec: Vec::new(),
-        }
-    }
 }
 
 /// A list of containers, or `null`. `facts` is where the allow-list's
@@ -135,12 +101,12 @@ pub(super) fn containers<'a>(
         runs_command = read.runs_command;
         read.place.object = object?;
         if let Some(facts) = facts.as_deref_mut() {
-            facts.push(ContainerRead::usage(
-                read.fact,
-                read.shape.name,
-                kind,
+            let name = read.shape.name.into();
+            facts.push(usage::Container {
+                who: ContainerRef { kind, name },
                 index,
-            ));
+                ..read.fact
+            });
         }
         shapes.push(read.shape);
         places.push(read.place);

@@ -182,7 +182,7 @@ impl<'v> Files<'v> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Container<'v> {
     pub(crate) who: ContainerRef,
     pub(crate) index: usize,
