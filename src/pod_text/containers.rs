@@ -4,7 +4,7 @@
 use super::{ContainerPlaces, GiveUp, named_list};
 use crate::pod::ContainerShape;
 use crate::role::{ContainerKind, ContainerRef};
-use crate::splice::{Scanner, Seen};
+use crate::splice::{Scanner, Seen, Span};
 use crate::usage::{self, text as rules};
 
 /// One container being read: its shape and places, and, when `reading`,
@@ -60,7 +60,7 @@ impl<'a> ContainerRead<'a> {
             // Hooks and exec probes run commands with the container's
             // env: the parsed path reads them (`usage::read`).
             b"lifecycle" | b"livenessProbe" | b"readinessProbe" | b"startupProbe" if reading => {
-                let span = scan.value()?;
+                let span = hook_or_probe(key, scan)?;
                 if scan.text_of(span)?.contains("exec") {
                     self.runs_command = true;
                     return None;
@@ -76,6 +76,23 @@ impl<'a> ContainerRead<'a> {
         }
         Some(())
     }
+}
+
+/// A hook or probe, which the one pass does not read, walked as far as
+/// the parsed reader walks it towards `exec.command`: each level must be
+/// an object or `null`, with no key written with an escape (which could
+/// spell `exec`); else it gives up, and the parsed Pod names the error.
+fn hook_or_probe<'a>(key: &[u8], scan: &mut Scanner<'a>) -> Option<Span> {
+    fn object_or_null<'a>(scan: &mut Scanner<'a>, hooks: bool) -> Option<Span> {
+        if let Some(null) = scan.null()? {
+            return Some(null);
+        }
+        scan.object(|key, scan| match key {
+            b"postStart" | b"preStop" if hooks => object_or_null(scan, false).map(drop),
+            _ => scan.value().map(drop),
+        })
+    }
+    object_or_null(scan, key == b"lifecycle")
 }
 
 /// A list of containers, or `null`. `facts` is where the allow-list's

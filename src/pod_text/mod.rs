@@ -437,6 +437,38 @@ mod tests {
         }
     }
 
+    /// Hooks and probes are read only by the parsed Pod: the one pass must
+    /// give up wherever that reader would find a command or a type error.
+    #[test]
+    fn hooks_and_probes_give_up_where_the_parsed_reader_would_read_or_fail() {
+        let pod = |container: &str| format!(r#"{{"spec": {{"containers": [{container}]}}}}"#);
+        for container in [
+            r#"{"startupProbe": {"exec": {"command": ["x"]}}}"#,
+            r#"{"startupProbe": [{"name": "x"}]}"#,
+            r#"{"livenessProbe": "x"}"#,
+            r#"{"readinessProbe": {"\u0065xec": {"command": ["x"]}}}"#,
+            r#"{"lifecycle": []}"#,
+            r#"{"lifecycle": {"postStart": "x"}}"#,
+            r#"{"lifecycle": {"preStop": {"\u0065xec": {"command": ["x"]}}}}"#,
+        ] {
+            assert!(
+                PodText::read_with_usage(&pod(container)).is_err(),
+                "{container}"
+            );
+            assert!(PodText::read(&pod(container)).is_ok(), "{container}");
+        }
+        for container in [
+            r#"{"startupProbe": null, "lifecycle": null}"#,
+            r#"{"livenessProbe": {"httpGet": {"path": "/", "port": 8080}}}"#,
+            r#"{"lifecycle": {"postStart": null, "preStop": {"httpGet": {"port": 1}}, "x": [1]}}"#,
+        ] {
+            assert!(
+                PodText::read_with_usage(&pod(container)).is_ok(),
+                "{container}"
+            );
+        }
+    }
+
     /// The deepest points the walk descends to before skipping a value:
     /// nesting there must still be one that `Value` parsing accepts
     /// (serde_json stops at 128 levels) whenever the reader accepts it.
