@@ -194,6 +194,7 @@ fn without_the_restriction_the_same_requests_pass() {
         "configmap-at-image-home",
         "config-file-",
         "windows-userprofile",
+        "downward-api-annotation",
     ];
     for case in cases() {
         let name = case.file_name().unwrap().to_string_lossy().to_string();

@@ -146,15 +146,19 @@ pub struct Volume<'v> {
 /// tenant cannot make into an AWS config file are left out: `emptyDir`
 /// (written by the Pod's own processes), projected tokens, trust bundles
 /// and Pod certificates, the downward API (every line is `key="value"`,
-/// so no `[profile]` section can be written), and the `kube-root-ca.crt`
+/// so no `[profile]` section can be written) unless it selects one
+/// annotation (`metadata.annotations['k']`: a file holding the tenant's
+/// value as written), and the `kube-root-ca.crt`
 /// ConfigMap that every Pod's `kube-api-access` volume projects (kept by
 /// kube-controller-manager's root CA publisher).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Files<'v> {
     pub(crate) config_map: bool,
     pub(crate) secret: bool,
-    /// The first other source's field name (`downwardAPI`, `image`, ...).
+    /// The first other source's field name (`image`, `csi`, ...).
     pub(crate) other: Option<&'v str>,
+    /// A downward API source that selects one annotation.
+    pub(crate) annotation: bool,
 }
 
 impl<'v> Files<'v> {
@@ -165,6 +169,7 @@ impl<'v> Files<'v> {
         match kind {
             "configMap" => self.config_map |= config_map != Some(KUBE_ROOT_CA_CONFIG_MAP),
             "secret" => self.secret = true,
+            // Read by the callers: `Files::annotation`.
             "downwardAPI" => {}
             "serviceAccountToken" | "clusterTrustBundle" | "podCertificate" if projected_source => {
             }
@@ -177,10 +182,16 @@ impl<'v> Files<'v> {
     /// The kind of tenant-written file the policy cannot vouch for, if any.
     pub(crate) fn unjudged(&self, judged: JudgedSources) -> Option<&'v str> {
         self.other
+            .or(self.annotation.then_some("downwardAPI annotation"))
             .or((self.config_map && !judged.config_maps).then_some("configMap"))
             .or((self.secret && !judged.secrets).then_some("secret"))
     }
 }
+
+/// What a downward API source selects that a tenant writes as it likes:
+/// one annotation (`metadata.annotations['k']`), as kubelet writes its
+/// value raw. The readers ask the same of raw text and parsed strings.
+pub(crate) const DOWNWARD_API_ANNOTATION: &str = "annotations[";
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Container<'v> {

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::{Container, Env, EnvFrom, EnvSource, Files, Spec, Volume};
+use super::{Container, DOWNWARD_API_ANNOTATION, Env, EnvFrom, EnvSource, Files, Spec, Volume};
 use crate::json::{self, FieldPath};
 use crate::pod;
 use crate::role::{ContainerKind, ContainerRef};
@@ -63,6 +63,7 @@ fn read_volumes<'v>(spec: &'v Value, root: &FieldPath<'_>) -> Result<Vec<Volume<
         for (key, value) in volume.as_object().into_iter().flatten() {
             if !value.is_null() {
                 files.add(key, false, config_map_name(value));
+                files.annotation |= key == "downwardAPI" && selects_annotation(value);
             }
         }
         let sources =
@@ -75,6 +76,7 @@ fn read_volumes<'v>(spec: &'v Value, root: &FieldPath<'_>) -> Result<Vec<Volume<
             for (key, value) in source.as_object().into_iter().flatten() {
                 if !value.is_null() {
                     files.add(key, true, config_map_name(value));
+                    files.annotation |= key == "downwardAPI" && selects_annotation(value);
                 }
             }
         }
@@ -97,6 +99,19 @@ const EXEC_COMMANDS: [&[&str]; 5] = [
     &["readinessProbe", "exec", "command"],
     &["startupProbe", "exec", "command"],
 ];
+
+/// Whether a downward API source names [`DOWNWARD_API_ANNOTATION`] in any
+/// key or string, as the one-pass reader asks of its text.
+fn selects_annotation(source: &Value) -> bool {
+    match source {
+        Value::String(s) => s.contains(DOWNWARD_API_ANNOTATION),
+        Value::Array(items) => items.iter().any(selects_annotation),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k.contains(DOWNWARD_API_ANNOTATION) || selects_annotation(v)),
+        _ => false,
+    }
+}
 
 /// The `name` a volume source refers to, if it has one.
 fn config_map_name(source: &Value) -> Option<&str> {

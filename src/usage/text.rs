@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use super::{Env, EnvFrom, EnvSource, Files, Volume};
+use super::{DOWNWARD_API_ANNOTATION, Env, EnvFrom, EnvSource, Files, Volume};
 use crate::splice::{Scanner, Seen, Span};
 
 /// An object, or `null`, whose members `member` reads.
@@ -232,6 +232,7 @@ pub fn volume_list<'a>(
                         sources(scan, &mut volume.audiences, &mut volume.files)
                     })?;
                 }
+                b"downwardAPI" => volume.files.annotation |= downward_api(scan)?,
                 kind => {
                     if let Some(name) = source_name(scan)? {
                         volume
@@ -246,6 +247,13 @@ pub fn volume_list<'a>(
         volumes.push(volume);
         Some(())
     })
+}
+
+/// Whether a downward API source selects one annotation; an escape in it
+/// (which could spell one) is the parsed reader's to judge.
+fn downward_api(scan: &mut Scanner<'_>) -> Option<bool> {
+    let text = scan.value().and_then(|span| scan.text_of(span))?;
+    (!text.contains('\\')).then(|| text.contains(DOWNWARD_API_ANNOTATION))
 }
 
 /// A volume source: `None` for `null` (absent, as `json::at` reads it),
@@ -296,6 +304,8 @@ fn sources<'a>(
                 if present {
                     files.add("serviceAccountToken", true, None);
                 }
+            } else if key == b"downwardAPI" {
+                files.annotation |= downward_api(scan)?;
             } else if let Some(name) = source_name(scan)? {
                 files.add(std::str::from_utf8(key).ok()?, true, name);
             }
