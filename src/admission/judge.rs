@@ -46,11 +46,6 @@ impl<'a> Judge<'a> {
             .unwrap_or_default()
     }
 
-    /// What a PodSpec uses, read from its `Value`.
-    pub fn usage_in(&self, spec: &Value, spec_path: &str) -> Result<PodUsage, String> {
-        self.usage(&usage::Spec::read(spec, spec_path)?)
-    }
-
     /// What a Pod uses as it will run: `spec` with what `plan` injects
     /// added, as [`mutation::Plan::apply`] adds it to the parsed Pod. Pod
     /// CREATEs and workload templates are judged so.
@@ -93,7 +88,7 @@ impl<'a> Judge<'a> {
         spec: &Value,
         spec_path: &str,
     ) -> Result<Vec<Violation>, String> {
-        let usage = self.usage_in(spec, spec_path)?;
+        let usage = self.usage(&usage::Spec::read(spec, spec_path)?)?;
         Ok(allowlist::check_per_container(&self.allowance, &[], &usage))
     }
 

@@ -17,7 +17,7 @@ use crate::json;
 use crate::lookup::GetResource;
 use crate::mutation::{self, Injection, MAX_INJECTED_BYTES, Plan};
 use crate::names::Shown;
-use crate::pod_text::PodText;
+use crate::pod_text::{Places, PodText};
 use crate::settings::Settings;
 use crate::usage::PodUsage;
 
@@ -191,7 +191,7 @@ fn check(
 fn write(
     plan: &Plan<'_>,
     text: Option<&RawValue>,
-    places: Option<crate::pod_text::Places>,
+    places: Option<Places>,
     parsed: Option<Value>,
 ) -> Result<MutatedObject, String> {
     if let Some(text) = text {
