@@ -132,7 +132,7 @@ fn evaluate_payload_with(
 ) -> Outcome {
     let parsed: Payload<'_> = match serde_json::from_slice(payload) {
         Ok(p) => p,
-        Err(_) => return Outcome::reject(malformed_payload(payload), CODE_BAD_REQUEST),
+        Err(e) => return Outcome::reject(malformed_payload(payload, &e), CODE_BAD_REQUEST),
     };
     let raw_settings = parsed.settings.map_or("null", RawValue::get);
     // policy-server evaluates every request on a fresh instance, so the
@@ -166,24 +166,12 @@ fn evaluate_payload_with(
     outcome
 }
 
-/// Why a payload does not parse, with the path of the bad field. Only on
-/// the error path: tracking paths slows every successful parse.
-fn malformed_payload(payload: &[u8]) -> String {
-    let mut deserializer = serde_json::Deserializer::from_slice(payload);
-    let error = match serde_path_to_error::deserialize::<_, Payload<'_>>(&mut deserializer) {
-        Ok(_) => match deserializer.end() {
-            Ok(()) => return "malformed admission request".to_owned(),
-            Err(e) => return format!("malformed admission request: {e}"),
-        },
-        Err(e) => e,
-    };
-    let path = error.path().to_string();
-    let at = if path == "." || path == "?" {
-        String::new()
-    } else {
-        format!(" at {path}")
-    };
-    format!("malformed admission request{at}: {}", error.inner())
+/// Why a payload does not parse, with the path of the bad field.
+fn malformed_payload(payload: &[u8], error: &serde_json::Error) -> String {
+    match json::error_path(payload, error).as_deref() {
+        None | Some(".") => format!("malformed admission request: {error}"),
+        Some(path) => format!("malformed admission request at {path}: {error}"),
+    }
 }
 
 fn host_get_resource(request: &GetResourceRequest) -> Result<Value, String> {
@@ -291,6 +279,20 @@ mod tests {
 
     fn no_host(_: &GetResourceRequest) -> Result<Value, String> {
         panic!("no host call expected")
+    }
+
+    #[test]
+    fn payload_field_names_agree_with_serde_path_to_error() {
+        use crate::json::tests::{agrees, mutants};
+        let request: Value =
+            serde_json::from_str(include_str!("../test_data/pod_creation.json")).unwrap();
+        let payload = serde_json::json!({"request": request, "settings": {"inject": true}});
+        let (mut compared, mut all) = (0, 0);
+        for mutant in mutants(&payload) {
+            compared += usize::from(agrees::<Payload<'_>>(&mutant));
+            all += usize::from(serde_json::from_slice::<Payload<'_>>(&mutant).is_err());
+        }
+        assert!(compared > 1000, "only {compared} of {all} paths compared");
     }
 
     #[test]

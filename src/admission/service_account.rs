@@ -124,7 +124,7 @@ pub(super) fn token_request(request: &Request, settings: &Settings) -> Answer {
     let user: UserInfo = request
         .user_info
         .as_deref()
-        .and_then(|raw| serde_json::from_str(raw.get()).ok())
+        .and_then(|raw| serde_json::from_slice(raw.get().as_bytes()).ok())
         .unwrap_or_default();
     let trusted = user
         .groups

@@ -167,7 +167,7 @@ impl AllowedRoles {
     /// in key order. A document that cannot be read allows nothing. Keys
     /// and patterns are borrowed from the text where they hold no escape.
     pub fn for_namespace<'a>(&'a self, namespace: &'a str) -> NamespaceAllowance<'a> {
-        let mut deserializer = serde_json::Deserializer::from_str(&self.json);
+        let mut deserializer = serde_json::Deserializer::from_slice(self.json.as_bytes());
         let matching = MatchingKeys { namespace }
             .deserialize(&mut deserializer)
             .unwrap_or_default();

@@ -158,7 +158,7 @@ impl<'a> PodText<'a> {
             return Ok(None);
         };
         let map: Map<String, Value> =
-            serde_json::from_str(text).map_err(|_| GiveUp::Annotations)?;
+            serde_json::from_slice(text.as_bytes()).map_err(|_| GiveUp::Annotations)?;
         match map.values().all(Value::is_string) {
             true => Ok(Some(map)),
             false => Err(GiveUp::Annotations),

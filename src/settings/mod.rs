@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::allowlist::{AllowedRoles, PatternList};
 use crate::arn::{ComposeRoleArn, RoleArn};
 use crate::constants::*;
+use crate::json;
 pub use crate::usage::JudgedSources;
 
 mod raw;
@@ -148,14 +149,10 @@ pub struct Settings {
 }
 
 /// Parses and validates a settings document (JSON). The error names every
-/// bad field and says why it is bad.
+/// bad field and says why it is bad. The document is read as text, so
+/// there is one settings reader in the module.
 pub fn parse(document: &serde_json::Value) -> Result<Settings, String> {
-    let raw: RawSettings = if document.is_null() {
-        RawSettings::default()
-    } else {
-        serde_path_to_error::deserialize(document).map_err(|e| deserialize_error(&e))?
-    };
-    Settings::from_raw(raw).map_err(|errors| format!("settings: {}", errors.join("; ")))
+    parse_bytes(document.to_string().as_bytes())
 }
 
 /// Parses settings straight from bytes, so even a number JSON cannot hold
@@ -167,47 +164,33 @@ pub fn parse_bytes(document: &[u8]) -> Result<Settings, String> {
 /// [`parse_bytes`], checking as much as `check` says.
 pub fn parse_bytes_checking(document: &[u8], check: Check) -> Result<Settings, String> {
     if document.iter().all(u8::is_ascii_whitespace) {
-        return parse(&serde_json::Value::Null);
+        return Settings::from_raw_checking(RawSettings::default(), check)
+            .map_err(|errors| format!("settings: {}", errors.join("; ")));
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(document);
     let raw: Option<RawSettings> =
-        serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-            let at_root = matches!(e.path().to_string().as_str(), "." | "?");
-            if e.inner().is_eof() || (e.inner().is_syntax() && at_root) {
-                format!("settings are not valid JSON: {}", e.inner())
-            } else {
-                deserialize_error(&e)
-            }
-        })?;
-    deserializer
-        .end()
-        .map_err(|e| format!("settings are not valid JSON: {e}"))?;
+        serde_json::from_slice(document).map_err(|e| field_error("settings", document, &e))?;
     Settings::from_raw_checking(raw.unwrap_or_default(), check)
         .map_err(|errors| format!("settings: {}", errors.join("; ")))
 }
 
 /// Reads `allowedRoles` whole and checks every key and pattern.
 fn parse_allowed_roles(doc: &AllowedRolesDocument) -> Result<AllowedRoles, Vec<String>> {
-    let mut deserializer = serde_json::Deserializer::from_str(doc.0.get());
-    let map: BTreeMap<String, PatternList> = serde_path_to_error::deserialize(&mut deserializer)
-        .map_err(|e| {
-            let path = e.path().to_string();
-            let at = if path == "." || path == "?" {
-                String::new()
-            } else {
-                format!(".{path}")
-            };
-            vec![format!("allowedRoles{at}: {}", e.inner())]
-        })?;
+    let text = doc.0.get().as_bytes();
+    let map: BTreeMap<String, PatternList> =
+        serde_json::from_slice(text).map_err(|e| vec![field_error("allowedRoles", text, &e)])?;
     AllowedRoles::parse(&map)
 }
 
-fn deserialize_error(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
-    let path = e.path().to_string();
-    if path == "." || path == "?" {
-        format!("settings: {}", e.inner())
-    } else {
-        format!("settings: {path}: {}", e.inner())
+/// `settings: <path>: <reason>` for a bad field of `document` (read as
+/// `what`); a document that is not JSON is said to be so.
+fn field_error(what: &str, document: &[u8], e: &serde_json::Error) -> String {
+    match json::error_path(document, e).as_deref() {
+        None => format!("settings are not valid JSON: {e}"),
+        Some(".") if e.is_syntax() => format!("settings are not valid JSON: {e}"),
+        Some(".") if what == "settings" => format!("settings: {e}"),
+        Some(".") => format!("{what}: {e}"),
+        Some(path) if what == "settings" => format!("settings: {path}: {e}"),
+        Some(path) => format!("{what}.{path}: {e}"),
     }
 }
 

@@ -385,3 +385,53 @@ fn pod_identity_target_roles_are_read() {
     );
     assert_eq!(pi.target_roles.len(), 1);
 }
+
+/// Every field of the settings, for the differential test of field names.
+fn every_field() -> serde_json::Value {
+    json!({
+        "annotationPrefix": "eks.amazonaws.com",
+        "tokenAudience": "sts.amazonaws.com",
+        "tokenMountPath": "/var/run/secrets/eks.amazonaws.com/serviceaccount",
+        "tokenExpirationSeconds": 86400,
+        "awsDefaultRegion": "eu-west-1",
+        "stsRegionalEndpoints": true,
+        "composeRoleArn": {"partition": "aws", "accountId": "111122223333"},
+        "serviceAccountMappings": {
+            "team-a/app": "arn:aws:iam::111122223333:role/app",
+            "*/ci": {"roleArn": "arn:aws:iam::111122223333:role/ci", "audience": "sts",
+                     "stsRegionalEndpoints": false, "tokenExpirationSeconds": 3600}
+        },
+        "podIdentity": {
+            "associations": [{"namespace": "team-a", "serviceAccount": "s3",
+                              "roleArn": "arn:aws:iam::111122223333:role/s3",
+                              "targetRoleArn": "arn:aws:iam::444455556666:role/t"}],
+            "audience": "pods.eks.amazonaws.com", "mountPath": "/var/run/secrets/pods",
+            "volumeName": "eks-pod-identity-token", "tokenPath": "eks-pod-identity-token",
+            "fullUri": "http://169.254.170.23/v1/credentials"
+        },
+        "serviceAccountLookupFailure": "reject",
+        "inject": true,
+        "allowedRoles": {"team-a": ["arn:aws:iam::111122223333:role/s3-*"]},
+        "enforcement": "deny",
+        "stsAudiences": ["sts.amazonaws.com"],
+        "trustedTokenRequesters": {"users": ["system:serviceaccount:eso:eso"], "groups": []},
+        "decisionLogs": false,
+        "judgedSources": ["ConfigMap"]
+    })
+}
+
+#[test]
+fn field_names_agree_with_serde_path_to_error() {
+    use crate::json::tests::{agrees, mutants};
+    let doc = every_field();
+    assert!(parse(&doc).is_ok(), "{:?}", parse(&doc));
+    let mut compared = 0;
+    for mutant in mutants(&doc) {
+        compared += usize::from(agrees::<Option<super::raw::RawSettings>>(&mutant));
+    }
+    let roles = json!({"team-a": ["arn:aws:iam::1:role/a", "arn:aws:iam::1:role/b-*"], "*": []});
+    for mutant in mutants(&roles) {
+        compared += usize::from(agrees::<BTreeMap<String, PatternList>>(&mutant));
+    }
+    assert!(compared > 5000, "only {compared} paths compared");
+}

@@ -10,6 +10,9 @@ use std::fmt;
 
 use crate::names::{SHOWN_CHARS, Shown};
 
+pub(crate) mod error_path;
+pub(crate) use error_path::error_path;
+
 /// A field path such as `spec.containers[2].env`, for error messages.
 /// Building one costs nothing; it is only turned into text when an error
 /// is reported (formatting paths eagerly dominated the cost of a check).
@@ -244,21 +247,10 @@ pub fn parse_raw(raw: Option<&RawValue>, field: &str) -> Result<Value, String> {
     let Some(raw) = raw else {
         return Ok(Value::Null);
     };
-    serde_json::from_str(raw.get()).map_err(|_| {
-        let mut deserializer = serde_json::Deserializer::from_str(raw.get());
-        let error = serde_path_to_error::deserialize::<_, Value>(&mut deserializer)
-            .err()
-            .map(|e| {
-                let path = e.path().to_string();
-                let path = if path == "." {
-                    String::new()
-                } else {
-                    format!(".{path}")
-                };
-                format!("{path}: {}", e.inner())
-            })
-            .unwrap_or_default();
-        format!("malformed admission request at request.{field}{error}")
+    let text = raw.get().as_bytes();
+    serde_json::from_slice(text).map_err(|e| match error_path(text, &e).as_deref() {
+        None | Some(".") => format!("malformed admission request at request.{field}: {e}"),
+        Some(path) => format!("malformed admission request at request.{field}.{path}: {e}"),
     })
 }
 
@@ -268,86 +260,4 @@ pub fn map_str<'a>(map: Option<&'a Map<String, Value>>, key: &str) -> Option<&'a
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn getters_tell_absent_from_mistyped() {
-        let v = json!({"spec": {"a": "x", "n": null, "num": 1, "list": [], "obj": {}}});
-        assert_eq!(str_at(&v, &["spec", "a"]), Ok(Some("x")));
-        assert_eq!(str_at(&v, &["spec", "missing"]), Ok(None));
-        assert_eq!(str_at(&v, &["spec", "n"]), Ok(None));
-        assert_eq!(
-            str_at(&v, &["spec", "a", "deeper"]),
-            Err("spec.a must be an object, not a string".to_owned())
-        );
-        assert_eq!(
-            str_at(&json!({"metadata": "x"}), &["metadata", "name"]),
-            Err("metadata must be an object, not a string".to_owned())
-        );
-        assert_eq!(
-            str_at(&json!([1]), &["metadata"]),
-            Err("the object must be an object, not a list".to_owned())
-        );
-        assert_eq!(
-            str_at(&v, &["spec", "num"]),
-            Err("spec.num must be a string, not a number".to_owned())
-        );
-        assert!(array_at(&v, &["spec", "list"]).unwrap().is_some());
-        assert_eq!(
-            array_at(&v, &["spec", "obj"]),
-            Err("spec.obj must be a list, not an object".to_owned())
-        );
-        assert_eq!(
-            object_at(&v, &["spec", "list"]),
-            Err("spec.list must be an object, not a list".to_owned())
-        );
-    }
-
-    #[test]
-    fn list_items_are_checked_before_their_fields() {
-        let v = FieldPath::root("v");
-        let p = v.index(0);
-        assert_eq!(item_str(&json!({"name": "x"}), &p, "name"), Ok(Some("x")));
-        assert_eq!(item_str(&json!({}), &p, "name"), Ok(None));
-        assert_eq!(
-            item_str(&json!(5), &p, "name"),
-            Err("v[0] must be an object, not a number".to_owned())
-        );
-        assert_eq!(
-            item_str(&json!({"name": 5}), &p, "name"),
-            Err("v[0].name must be a string, not a number".to_owned())
-        );
-    }
-
-    #[test]
-    fn field_paths_print_like_kubectl_explain() {
-        let spec = FieldPath::root("spec.template.spec");
-        let containers = spec.field("containers");
-        let second = containers.index(1);
-        let env = second.field("env");
-        assert_eq!(
-            env.index(3).to_string(),
-            "spec.template.spec.containers[1].env[3]"
-        );
-        assert_eq!(
-            second.within("name must be a string".into()),
-            "spec.template.spec.containers[1].name must be a string"
-        );
-    }
-
-    #[test]
-    fn string_maps_name_the_bad_key() {
-        let v = json!({"metadata": {"annotations": {"ok": "x", "bad": 5}}});
-        assert_eq!(
-            string_map_at(&v, &["metadata", "annotations"]),
-            Err("metadata.annotations[\"bad\"] must be a string, not a number".to_owned())
-        );
-        let v = json!({"metadata": {"annotations": {"ok": "x"}}});
-        let m = string_map_at(&v, &["metadata", "annotations"]).unwrap();
-        assert_eq!(map_str(m, "ok"), Some("x"));
-        assert_eq!(map_str(m, "nope"), None);
-        assert_eq!(map_str(None, "ok"), None);
-    }
-}
+pub(crate) mod tests;
