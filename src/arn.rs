@@ -282,6 +282,15 @@ fn find_ignore_case(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     None
 }
 
+/// Whether known text beside an unread part spells part of a role ARN, so
+/// that the whole may be one.
+pub(crate) fn spells_part_of_an_arn(known: &str) -> bool {
+    let lower = known.to_ascii_lowercase();
+    ["arn:", ":iam:", ":role/", "role/"]
+        .iter()
+        .any(|w| lower.contains(w))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -60,7 +60,7 @@ impl<'a> Judge<'a> {
                 spec.add_token_volume(name, audience);
             }
             for addition in additions {
-                let env = addition.env.iter().map(|e| (e.name, e.value));
+                let env = addition.env.map(|e| (e.name, e.value));
                 spec.add_to_container(addition.field, addition.index, env, addition.mount);
             }
         }

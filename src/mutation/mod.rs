@@ -23,7 +23,7 @@ use crate::settings::Settings;
 
 mod write;
 
-pub use write::EnvVar;
+pub use write::{EnvAdditions, EnvVar};
 
 #[cfg(test)]
 mod tests;
@@ -164,7 +164,7 @@ pub struct Addition<'p> {
     /// `containers` or `initContainers`.
     pub field: &'static str,
     pub index: usize,
-    pub env: Vec<EnvVar<'p>>,
+    pub env: EnvAdditions<'p>,
     pub mount: Option<(&'p str, &'p str)>,
 }
 
@@ -282,7 +282,7 @@ impl<'a> Plan<'a> {
         let mount = MOUNT_JSON + injection.volume_name.len() + injection.mount_path.len();
         let containers = self.containers.iter().map(|c| {
             let entry = |e: &EnvVar<'_>| ENV_ENTRY_JSON + e.name.len() + e.value.len();
-            self.env(c).iter().map(entry).sum::<usize>() + if c.mount { mount } else { 0 }
+            self.env(c).map(|e| entry(&e)).sum::<usize>() + if c.mount { mount } else { 0 }
         });
         volume + containers.sum::<usize>()
     }

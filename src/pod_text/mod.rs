@@ -101,6 +101,7 @@ pub(super) fn named_list<'a>(scan: &mut Scanner<'a>, names: &mut Vec<&'a str>) -
     if let Some(null) = scan.null()? {
         return Some(null);
     }
+    names.reserve(crate::usage::text::ENTRIES);
     scan.array(|scan| {
         let mut seen = Seen::default();
         scan.object(|key, scan| match key {

@@ -27,8 +27,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::JudgedSources;
 use super::expand::{EXPANSION_BUDGET, Expanded, Expander, Origin};
 use super::jvm::{hotspot_options, mentions_config_property};
-use super::{Container, PodUsage, Spec, StsToken, Unverifiable, Variable};
-use crate::arn::{ComposeRoleArn, role_arns_in};
+use super::sources::ByName;
+use super::{Container, EnvSource, PodUsage, Spec, StsToken, Unverifiable, Variable};
+use crate::arn::{ComposeRoleArn, role_arns_in, spells_part_of_an_arn};
 use crate::constants::{JAVA_OPTIONS_FILE_PREFIXES, JAVA_ROLE_PROPERTY};
 use crate::role::{ContainerKind, Role, RoleSource};
 
@@ -54,13 +55,13 @@ impl Spec<'_> {
                     })
             })
             .collect();
-        let token_volumes: BTreeSet<&str> = tokens.iter().map(|t| t.volume.as_str()).collect();
+        let token_volumes = ByName::new(tokens.iter().map(|t| (t.volume.as_str(), "")));
         // Volumes with files a tenant writes that no judged source covers.
-        let file_volumes: BTreeMap<&str, &str> = self
-            .volumes
-            .iter()
-            .filter_map(|v| Some((v.name?, v.files.unjudged(judged)?)))
-            .collect();
+        let file_volumes = ByName::new(
+            self.volumes
+                .iter()
+                .filter_map(|v| Some((v.name?, v.files.unjudged(judged)?))),
+        );
 
         // Which STS token volume each container can read, if any.
         let mounted: Vec<Option<&str>> = self
@@ -69,7 +70,7 @@ impl Spec<'_> {
             .map(|c| {
                 c.mounts
                     .iter()
-                    .find_map(|(name, _)| token_volumes.get(name).copied())
+                    .find_map(|(name, _)| token_volumes.get(name).map(|_| *name))
             })
             .collect();
         let any_mounted = mounted.iter().flatten().next().copied();
@@ -136,7 +137,7 @@ pub(super) struct ContainerRules<'j, 'v> {
     pub(super) windows: bool,
     compose: Option<&'j ComposeRoleArn>,
     pub(super) judged: JudgedSources,
-    pub(super) file_volumes: &'j BTreeMap<&'j str, &'j str>,
+    pub(super) file_volumes: &'j ByName<'j>,
 }
 
 /// Where a value is written, named only when something is found there.
@@ -192,7 +193,7 @@ impl ContainerRules<'_, '_> {
         let reads_token = self.token.is_some();
         let searches = reads_token || self.pod_token;
         let refers = c.env.iter().any(|e| match &e.source {
-            Ok(super::EnvSource::Literal(v)) => v.contains('$'),
+            Ok(EnvSource::Literal(v)) => v.contains('$'),
             _ => false,
         }) || c
             .command
@@ -213,6 +214,12 @@ impl ContainerRules<'_, '_> {
             // Without a token only `AWS_ROLE_ARN` matters, and without `$`
             // in the container no later entry reads this one.
             if !(role_var || searches || refers) {
+                continue;
+            }
+            // Most entries: a literal of no special variable, with no `:`
+            // (no ARN) and, as nothing refers, no `$` to expand.
+            let plain = matches!(&entry.source, Ok(EnvSource::Literal(v)) if !v.contains(':'));
+            if plain && kind == Variable::Other && !refers {
                 continue;
             }
             let source = entry.source.as_ref().map_err(Clone::clone)?;
@@ -404,13 +411,4 @@ impl ContainerRules<'_, '_> {
             });
         }
     }
-}
-
-/// Whether known text beside an unread part spells part of a role ARN, so
-/// that the whole may be one.
-fn spells_part_of_an_arn(known: &str) -> bool {
-    let lower = known.to_ascii_lowercase();
-    ["arn:", ":iam:", ":role/", "role/"]
-        .iter()
-        .any(|w| lower.contains(w))
 }

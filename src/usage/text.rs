@@ -24,6 +24,11 @@ fn object_or_null<'a>(
     scan.object(member).map(|_| true)
 }
 
+/// The entries of an `env` or `volumeMounts` list most containers stay
+/// within, reserved at once (measured: growing one by one was a tenth of
+/// the text reader's instructions on a 3-container Pod).
+pub(crate) const ENTRIES: usize = 8;
+
 /// An `env` list: every entry's name into `names` (for the injection), and
 /// every entry into `env`. Returns the list's span.
 pub fn env_list<'a>(
@@ -34,6 +39,10 @@ pub fn env_list<'a>(
     if let Some(null) = scan.null()? {
         return Some(null);
     }
+    // Room for a usual container's entries and the injection's five: one
+    // allocation each instead of a doubling per few entries.
+    names.reserve(ENTRIES);
+    env.reserve(ENTRIES + 8);
     scan.array(|scan| {
         let mut seen = Seen::default();
         let (mut name, mut value, mut value_from) = (None, None, None);
@@ -129,6 +138,8 @@ pub fn mount_list<'a>(
     if let Some(null) = scan.null()? {
         return Some(null);
     }
+    names.reserve(ENTRIES / 2);
+    mounts.reserve(ENTRIES / 2);
     scan.array(|scan| {
         let mut seen = Seen::default();
         let (mut name, mut path) = (None, None);
