@@ -84,7 +84,7 @@ pub fn join_path(dir: &str, file: &str) -> String {
         (true, true) => String::new(),
         (true, false) => clean_path(file),
         (false, true) => clean_path(dir),
-        (false, false) => clean_path(&format!("{dir}/{file}")),
+        (false, false) => clean_path(&[dir, "/", file].concat()),
     }
 }
 
@@ -107,7 +107,7 @@ pub fn clean_path(path: &str) -> String {
     }
     let joined = parts.join("/");
     match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
+        (true, _) => ["/", &joined].concat(),
         (false, true) => ".".to_owned(),
         (false, false) => joined,
     }

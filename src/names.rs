@@ -19,6 +19,16 @@ impl<'a> Shown<'a> {
     pub fn bare(self) -> Bare<'a> {
         Bare(self.0)
     }
+
+    /// Whether it shows as itself in quotes: short, printable ASCII, no
+    /// quote or backslash to escape.
+    pub fn is_plain(&self) -> bool {
+        self.0.len() <= SHOWN_CHARS
+            && self
+                .0
+                .bytes()
+                .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    }
 }
 
 /// The first [`SHOWN_CHARS`] characters, and whether that is all.
@@ -114,6 +124,26 @@ fn check_label_chars(label: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plain_name_shows_as_itself_in_quotes() {
+        let long = "a".repeat(SHOWN_CHARS + 1);
+        for (text, plain) in [
+            ("web-7d9f8b6c5d-x2x4q", true),
+            ("", true),
+            ("a b.c_d", true),
+            ("quo\"te", false),
+            ("back\\slash", false),
+            ("tab\t", false),
+            ("é", false),
+            (long.as_str(), false),
+        ] {
+            assert_eq!(Shown(text).is_plain(), plain, "{text:?}");
+            if plain {
+                assert_eq!(Shown(text).to_string(), format!("\"{text}\""));
+            }
+        }
+    }
 
     #[test]
     fn long_values_are_shown_cut_with_their_length() {

@@ -23,6 +23,10 @@ pub fn display_name(kind: &str, object: &Value) -> String {
 /// [`display_name`] from the two fields.
 pub fn display_name_of(kind: &str, name: Option<&str>, generate_name: Option<&str>) -> String {
     match (name, generate_name) {
+        // Every request names its Pod: a plain name needs no formatter.
+        (Some(name), _) if !name.is_empty() && Shown(name).is_plain() => {
+            [kind, " \"", name, "\""].concat()
+        }
         (Some(name), _) if !name.is_empty() => format!("{kind} {}", Shown(name)),
         (_, Some(prefix)) if !prefix.is_empty() => {
             format!("{kind} {} (generateName)", Shown(prefix))

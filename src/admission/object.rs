@@ -115,7 +115,7 @@ pub(super) fn handle(request: Request, settings: &Settings) -> Answer {
     }
     walk.recording = false;
     walk.object(&object).map_err(|e| name.bad(e))?;
-    let who = format!("{name} in namespace {}", Shown(&namespace));
+    let who = name.in_namespace(&namespace);
     Ok(answer(&judge, &who, &walk.violations, walk.unreported))
 }
 

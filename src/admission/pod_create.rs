@@ -61,7 +61,7 @@ fn decide(
     // Resolve the identity: the ServiceAccount, its mapping, associations.
     let namespace =
         steps::choose_namespace(&request.namespace, namespace).map_err(|e| name.bad(e))?;
-    let who = format!("{name} in namespace {}", Shown(&namespace));
+    let who = name.in_namespace(&namespace);
     let steps::Resolved {
         state,
         mut warnings,

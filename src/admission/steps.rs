@@ -25,6 +25,16 @@ impl Name {
         Name(shown)
     }
 
+    /// `Pod "web" in namespace "team-a"`: how every message names the
+    /// object. Built for every request, so without a formatter when the
+    /// namespace shows as itself.
+    pub fn in_namespace(&self, namespace: &str) -> String {
+        match Shown(namespace).is_plain() {
+            true => [&self.0, " in namespace \"", namespace, "\""].concat(),
+            false => format!("{} in namespace {}", self.0, Shown(namespace)),
+        }
+    }
+
     /// A 400 rejection that names the object.
     pub fn bad(&self, error: String) -> Outcome {
         Outcome::reject(format!("{}: {error}", self.0), CODE_BAD_REQUEST)

@@ -67,7 +67,7 @@ pub(super) fn handle(
     let sa_name = steps::spec_at(&object, &spec_path)
         .and_then(|spec| pod::service_account_name(spec, &json::dotted(&spec_path)))
         .map_err(bad)?;
-    let who = format!("{name} in namespace {}", Shown(&namespace));
+    let who = name.in_namespace(&namespace);
     let steps::Resolved {
         state,
         mut warnings,

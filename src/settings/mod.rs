@@ -83,7 +83,9 @@ pub struct AnnotationKeys {
 
 impl AnnotationKeys {
     fn new(prefix: &str) -> Self {
-        let key = |name: &str| format!("{prefix}/{name}");
+        // Built for every request (the settings are read per request):
+        // `concat` is one allocation and a copy, `format!` a formatter run.
+        let key = |name: &str| [prefix, "/", name].concat();
         AnnotationKeys {
             role_arn: key(ROLE_ARN_ANNOTATION),
             audience: key(AUDIENCE_ANNOTATION),

@@ -72,14 +72,22 @@ impl<'a> Scanner<'a> {
 
     /// Past the string whose opening quote was just eaten; its contents.
     fn string_tail(&mut self) -> Option<&'a [u8]> {
+        self.string_tail_escaped().map(|(raw, _)| raw)
+    }
+
+    /// [`Scanner::string_tail`], and whether the string holds an escape:
+    /// the scan has seen it, so a reader need not look again.
+    fn string_tail_escaped(&mut self) -> Option<(&'a [u8], bool)> {
         let start = self.at;
+        let mut escaped = false;
         loop {
             let i = self.rest().iter().position(|b| matches!(b, b'"' | b'\\'))?;
             self.at += i;
             if self.peek()? == b'"' {
                 self.at += 1;
-                return self.text.get(start..self.at - 1);
+                return Some((self.text.get(start..self.at - 1)?, escaped));
             }
+            escaped = true;
             // `\uD800`-`\uDFFF`: serde_json skipped it unchecked, but
             // parsing refuses a lone surrogate. Left to the parsed path.
             if let Some([b'u', b'd' | b'D', ..]) = self.text.get(self.at + 1..) {
@@ -167,8 +175,8 @@ impl<'a> Scanner<'a> {
     ) -> Option<Span> {
         self.sequence(b'{', b'}', |scan| {
             scan.eat(b'"')?;
-            let key = scan.string_tail()?;
-            if key.contains(&b'\\') {
+            let (key, escaped) = scan.string_tail_escaped()?;
+            if escaped {
                 return None;
             }
             scan.eat(b':')?;
@@ -219,8 +227,8 @@ impl<'a> Scanner<'a> {
     pub fn str(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.at;
-        let raw = self.string_tail()?;
-        if raw.contains(&b'\\') {
+        let (raw, escaped) = self.string_tail_escaped()?;
+        if escaped {
             return None;
         }
         self.source.get(start..start + raw.len())
