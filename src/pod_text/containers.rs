@@ -18,6 +18,8 @@ struct ContainerRead<'a> {
     seen: Seen<'a>,
     /// A hook or probe runs a command: left to the parsed Pod.
     runs_command: bool,
+    /// Entries its `env` and `volumeMounts` lists reserve at once.
+    room: usize,
 }
 
 impl<'a> ContainerRead<'a> {
@@ -32,17 +34,17 @@ impl<'a> ContainerRead<'a> {
             b"env" => {
                 self.seen.first(key)?;
                 self.place.env = Some(if reading {
-                    rules::env_list(scan, &mut shape.env, &mut fact.env)?
+                    rules::env_list(scan, &mut shape.env, &mut fact.env, self.room)?
                 } else {
-                    named_list(scan, &mut shape.env)?
+                    named_list(scan, &mut shape.env, self.room)?
                 });
             }
             b"volumeMounts" => {
                 self.seen.first(key)?;
                 self.place.mounts = Some(if reading {
-                    rules::mount_list(scan, &mut shape.mounts, &mut fact.mounts)?
+                    rules::mount_list(scan, &mut shape.mounts, &mut fact.mounts, self.room)?
                 } else {
-                    named_list(scan, &mut shape.mounts)?
+                    named_list(scan, &mut shape.mounts, self.room)?
                 });
             }
             b"envFrom" if reading => {
@@ -95,6 +97,12 @@ fn hook_or_probe<'a>(key: &[u8], scan: &mut Scanner<'a>) -> Option<Span> {
     object_or_null(scan, key == b"lifecycle")
 }
 
+/// The containers of a list whose `env` and `volumeMounts` reserve room
+/// at once: enough for any ordinary Pod, while a tenant's Pod of many
+/// small containers (each with a one-entry list) costs no more memory than
+/// growing them one by one would.
+const ROOMY_CONTAINERS: usize = 64;
+
 /// A list of containers, or `null`. `facts` is where the allow-list's
 /// reading goes, when asked for.
 pub(super) fn containers<'a>(
@@ -112,6 +120,11 @@ pub(super) fn containers<'a>(
     scan.array(|scan| {
         let mut read = ContainerRead {
             reading: facts.is_some(),
+            room: if index < ROOMY_CONTAINERS {
+                rules::ENTRIES
+            } else {
+                0
+            },
             ..ContainerRead::default()
         };
         let object = scan.object(|key, scan| read.member(key, scan));

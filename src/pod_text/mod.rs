@@ -97,11 +97,15 @@ pub struct ContainerPlaces {
 }
 
 /// A list of objects, or `null`: the `name` of each item, and the list's span.
-pub(super) fn named_list<'a>(scan: &mut Scanner<'a>, names: &mut Vec<&'a str>) -> Option<Span> {
+pub(super) fn named_list<'a>(
+    scan: &mut Scanner<'a>,
+    names: &mut Vec<&'a str>,
+    room: usize,
+) -> Option<Span> {
     if let Some(null) = scan.null()? {
         return Some(null);
     }
-    names.reserve(crate::usage::text::ENTRIES);
+    names.reserve(room);
     scan.array(|scan| {
         let mut seen = Seen::default();
         scan.object(|key, scan| match key {
@@ -313,7 +317,7 @@ impl<'a> PodText<'a> {
                 self.places.volumes = Some(if reading {
                     rules::volume_list(scan, &mut self.shape.volumes, &mut read.volumes)?
                 } else {
-                    named_list(scan, &mut self.shape.volumes)?
+                    named_list(scan, &mut self.shape.volumes, 0)?
                 });
                 read.at = GiveUp::Spec;
             }
@@ -372,6 +376,33 @@ impl<'a> PodText<'a> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Reserving room is for ordinary Pods: past the first containers a
+    /// one-entry list grows as it would, so a tenant's Pod of many small
+    /// containers costs no more memory than before.
+    #[test]
+    fn only_the_first_containers_reserve_room() {
+        let containers: Vec<Value> = (0..70)
+            .map(|i| json!({"name": format!("c{i}"), "env": [{"name": "A", "value": "1"}]}))
+            .collect();
+        let pod = json!({"metadata": {"name": "p"}, "spec": {"containers": containers}});
+        let text = pod.to_string();
+        let read = PodText::read_with_usage(&text).unwrap();
+        let spec = read.usage.unwrap();
+        let first = &spec.containers[0];
+        let last = &spec.containers[69];
+        assert!(
+            first.env.capacity() >= crate::usage::text::ENTRIES,
+            "{}",
+            first.env.capacity()
+        );
+        assert!(
+            last.env.capacity() < crate::usage::text::ENTRIES,
+            "{}",
+            last.env.capacity()
+        );
+        assert_eq!(last.env.len(), 1);
+    }
 
     #[test]
     fn reads_what_the_parsed_path_reads() {

@@ -25,8 +25,9 @@ fn object_or_null<'a>(
 }
 
 /// The entries of an `env` or `volumeMounts` list most containers stay
-/// within, reserved at once (measured: growing one by one was a tenth of
-/// the text reader's instructions on a 3-container Pod).
+/// within, reserved at once for the first containers of a Pod (measured:
+/// growing one by one was a tenth of the text reader's instructions on a
+/// 3-container Pod).
 pub(crate) const ENTRIES: usize = 8;
 
 /// An `env` list: every entry's name into `names` (for the injection), and
@@ -35,14 +36,17 @@ pub fn env_list<'a>(
     scan: &mut Scanner<'a>,
     names: &mut Vec<&'a str>,
     env: &mut Vec<Env<'a>>,
+    room: usize,
 ) -> Option<Span> {
     if let Some(null) = scan.null()? {
         return Some(null);
     }
     // Room for a usual container's entries and the injection's five: one
     // allocation each instead of a doubling per few entries.
-    names.reserve(ENTRIES);
-    env.reserve(ENTRIES + 8);
+    if room > 0 {
+        names.reserve(room);
+        env.reserve(room + 8);
+    }
     scan.array(|scan| {
         let mut seen = Seen::default();
         let (mut name, mut value, mut value_from) = (None, None, None);
@@ -134,12 +138,13 @@ pub fn mount_list<'a>(
     scan: &mut Scanner<'a>,
     names: &mut Vec<&'a str>,
     mounts: &mut Vec<(&'a str, &'a str)>,
+    room: usize,
 ) -> Option<Span> {
     if let Some(null) = scan.null()? {
         return Some(null);
     }
-    names.reserve(ENTRIES / 2);
-    mounts.reserve(ENTRIES / 2);
+    names.reserve(room / 2);
+    mounts.reserve(room / 2);
     scan.array(|scan| {
         let mut seen = Seen::default();
         let (mut name, mut path) = (None, None);
