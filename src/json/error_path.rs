@@ -8,6 +8,9 @@
 //! to there once, on the error path only. A differential test against
 //! `serde_path_to_error` (a dev-dependency) keeps the names the same.
 
+/// Nesting beyond serde_json's own limit of 128, with room to spare.
+const MAX_DEPTH: usize = 256;
+
 /// One step of a path.
 enum Step {
     Key(String),
@@ -84,6 +87,12 @@ impl Walk<'_> {
             return Err(self.before(byte));
         }
         match (self.want, byte) {
+            // Deeper than serde_json reads (128) is no field to name, and
+            // a hand-written payload of nested brackets must not make the
+            // walk hold a frame per byte.
+            (Want::Value | Want::ValueOrClose, b'{' | b'[') if self.open.len() > MAX_DEPTH => {
+                Err(None)
+            }
             (Want::Value | Want::ValueOrClose, b'{' | b'[') => {
                 start_element(&mut self.open);
                 self.open.push(Open {
@@ -369,6 +378,17 @@ mod tests {
         assert_eq!(path(r#"[1,]"#), None);
         assert_eq!(path(r#"{"a": 1} x"#), None);
         assert_eq!(path(r#"{"a": "#), None);
+        // Past serde_json's limit of 128 levels the walk names nothing,
+        // however long the text (a `RawValue` is skipped without a limit).
+        let deep = format!("{}x", "[".repeat(100_000));
+        let raw = serde_json::from_str::<Box<serde_json::value::RawValue>>(&deep).unwrap_err();
+        assert_eq!(error_path(deep.as_bytes(), &raw), None, "{raw}");
+        // Within it the path is named, as serde_path_to_error names it.
+        let value = serde_json::from_str::<Value>(&deep).unwrap_err();
+        let named = error_path(deep.as_bytes(), &value).unwrap_or_default();
+        assert_eq!(named, "[0]".repeat(127), "{value}");
+        let at_limit = format!("{}\"\\q\"", "[".repeat(3));
+        assert_eq!(path(&at_limit).as_deref(), Some("[0][0][0]"));
     }
 
     #[test]
