@@ -359,20 +359,6 @@ ALLOWED_TEAM_A='namespace "team-a" allows only arn:aws:iam::111122223333:role/sh
   [ "$(jq -r .allowed <<<"$output")" = "false" ]
 }
 
-@test "A context-aware run without a replay session needs a cluster: refused without a kubeconfig" {
-  home="$BATS_TEST_TMPDIR/home"
-  mkdir -p "$home"
-  # The one run granted --allow-context-aware without a session, on purpose:
-  # it asserts the refusal itself. It cannot reach a cluster: no KUBECONFIG,
-  # an empty HOME (no ~/.kube/config) and no in-cluster environment, so
-  # kwctl fails to build its client before evaluating anything.
-  run --separate-stderr env -u KUBECONFIG -u KUBERNETES_SERVICE_HOST -u KUBERNETES_SERVICE_PORT \
-    HOME="$home" "$KWCTL" run --allow-context-aware --request-path test_data/pod_creation.json "$POLICY"
-  echo "output = ${output}"; echo "stderr = ${stderr}"
-  [ "$status" -ne 0 ]
-  [[ "$stderr" == *"failed to infer config"* ]]
-}
-
 # ---- Background audit (backgroundAudit: true) ----
 
 # Existing objects as Kubewarden's audit scanner sends them: CREATE, the Kind
